@@ -1,0 +1,1 @@
+"""The Qt application: main window, controllers, the training thread bridge."""

@@ -1,0 +1,58 @@
+"""LayerLab entry point.
+
+``python main.py`` opens the window; ``python main.py summary|train|runs|evaluate ...``
+run headless and never import Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    "summary": ("engine.cli.summary", "print a project's or model file's summary table"),
+    "train": ("engine.cli.train", "train a project headless and write model.h5, history.csv"),
+    "runs": ("engine.cli.runs", "print a project's runs table with what changed"),
+    "evaluate": ("engine.cli.evaluate", "print a run's test metrics"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="layerlab", description="Design, train and compare Keras networks."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(module_name=module_name)
+        importlib.import_module(module_name).add_arguments(command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
+        from app.application import run_app
+
+        return run_app(argv)
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        from app.application import run_app
+
+        return run_app([])
+    from engine.errors import LayerLabError
+
+    module = importlib.import_module(args.module_name)
+    try:
+        return module.run(args)
+    except LayerLabError as error:
+        print(f"layerlab {args.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"layerlab {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

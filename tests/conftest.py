@@ -1,0 +1,15 @@
+"""Session-wide test settings: headless Qt, a private Keras cache, no network."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Keras reads KERAS_HOME at import and writes keras.json there: never the user's cache.
+os.environ["KERAS_HOME"] = tempfile.mkdtemp(prefix="layerlab-keras-home-")
+
+from engine.quiet import import_keras
+
+import_keras()

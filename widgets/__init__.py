@@ -1,0 +1,1 @@
+"""Reusable Qt widgets. They never import Keras: engine work reaches them through app/."""
