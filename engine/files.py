@@ -17,7 +17,8 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def temporary_sibling(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
-    """Yield a fresh temporary path beside ``path``; it is removed unless renamed away.
+    """Yield a fresh temporary path beside ``path`` (same suffix, so Keras accepts it);
+    it is removed unless renamed away.
 
     Use it when a library writes the file itself (``model.save``): write to the yielded
     path, verify it, then ``os.replace`` it onto the target inside the block.
@@ -25,7 +26,7 @@ def temporary_sibling(path: str | os.PathLike, suffix: str | None = None) -> Ite
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     descriptor, name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=suffix or target.suffix + ".tmp", dir=target.parent
+        prefix=f".{target.name}.", suffix=suffix or ".tmp" + target.suffix, dir=target.parent
     )
     os.close(descriptor)
     temporary = Path(name)

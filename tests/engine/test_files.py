@@ -32,5 +32,5 @@ def test_temporary_sibling_is_removed_when_not_renamed(tmp_path):
     with temporary_sibling(tmp_path / "m.h5") as temporary:
         temporary.write_bytes(b"x")
         assert temporary.parent == tmp_path
-        assert temporary.name.endswith(".h5.tmp")
+        assert temporary.name.endswith(".tmp.h5")
     assert list(tmp_path.iterdir()) == []
