@@ -190,7 +190,9 @@ def _inspect_h5(target: Path) -> dict:
             _refuse_h5_links(h5, name)
             raw = h5.attrs.get("model_config")
             if raw is None:
-                weights_only = "layer_names" in h5.attrs or "model_weights" in h5
+                weights_only = "layer_names" in h5.attrs or any(
+                    key in h5 for key in ("model_weights", "layers", "vars")
+                )
                 detail = (
                     " (only weights, as save_weights writes: load them into a model instead)"
                     if weights_only
@@ -221,29 +223,36 @@ def _damaged_h5_message(name: str, error: BaseException) -> str:
 
 
 def _refuse_h5_links(h5: h5py.Group, name: str) -> None:
-    """Refuse soft/external links and datasets whose data lives in other files."""
+    """Refuse soft/external links and datasets whose data lives in other files.
 
-    def visit_link(link_name: str, link) -> None:
+    (h5py's visitors stop at the first callback result that is not None; an exception
+    raised inside a callback would come out garbled, so the callbacks return messages.)
+    """
+
+    def visit_link(link_name: str, link) -> str | None:
         if isinstance(link, h5py.SoftLink):
-            raise ModelFileError(
+            return (
                 f"Cannot open {name}: it contains a soft link ('{link_name}'); Keras model "
                 "files have none, so LayerLab does not open it."
             )
         if not isinstance(link, h5py.HardLink):
-            raise ModelFileError(
+            return (
                 f"Cannot open {name}: it contains an external link ('{link_name}') that "
                 "points into another file; LayerLab does not follow it."
             )
+        return None
 
-    def visit_object(object_name: str, item) -> None:
+    def visit_object(object_name: str, item) -> str | None:
         if isinstance(item, h5py.Dataset) and (item.external or item.is_virtual):
-            raise ModelFileError(
+            return (
                 f"Cannot open {name}: the dataset '{object_name}' reads its data from "
                 "another file; LayerLab does not follow it."
             )
+        return None
 
-    h5.visititems_links(visit_link)
-    h5.visititems(visit_object)
+    problem = h5.visititems_links(visit_link) or h5.visititems(visit_object)
+    if problem:
+        raise ModelFileError(problem)
 
 
 def _inspect_keras_zip(target: Path) -> dict:
