@@ -616,7 +616,8 @@ def normalize_value(p: ParamInfo, value: Any) -> Any:
 # ------------------------------------------------------------------------------ labels
 
 
-def _format(p: ParamInfo, value: Any) -> str:
+def format_value(p: ParamInfo, value: Any) -> str:
+    """``value`` of parameter ``p`` as a label shows it ("3×3", "(-1, 1)", "0.5")."""
     if p.kind == "layer" and isinstance(value, dict):
         return describe_layer(value)
     if p.kind == "int_tuple" and isinstance(value, list):
@@ -664,7 +665,7 @@ def describe_layer(entry: dict) -> str:
             if value != "linear":
                 tail.append(str(value))
         elif bare:
-            (tail if tail else head).append(_format(p, value))
+            (tail if tail else head).append(format_value(p, value))
         elif value == p.default:
             continue
         elif p.kind == "choice":
@@ -672,5 +673,5 @@ def describe_layer(entry: dict) -> str:
         elif p.kind == "bool":
             tail.append(label if value else "no " + label if key != "trainable" else "frozen")
         else:
-            tail.append(f"{label} {_format(p, value)}")
+            tail.append(f"{label} {format_value(p, value)}")
     return " · ".join([" ".join(head), *tail])
