@@ -25,6 +25,7 @@ import copy
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -265,8 +266,19 @@ def _validate_model(model: Any) -> dict:
                 field=f"model.layers[{index}]",
             )
 
-    from engine.modelfile import check_allowlist
+    from engine.catalog import layer_info
+    from engine.modelfile import CODE_RUNNING_LAYERS, check_allowlist
 
+    for index, layer in enumerate(layers):
+        if layer["class_name"] in CODE_RUNNING_LAYERS:
+            continue  # the allowlist below says why it is refused
+        try:
+            layer_info(layer["class_name"])
+        except LayerLabError as error:
+            raise ProjectError(
+                f"model.layers[{index}]: {_lower_first(error.message)}",
+                field=f"model.layers[{index}]",
+            ) from error
     try:
         check_allowlist(model)
     except ModelFileError as error:
@@ -278,18 +290,28 @@ def _validate_model(model: Any) -> dict:
     try:
         validate_spec(model)
     except LayerLabError as error:
-        message = error.message
         field = f"model.{error.field}" if error.field else "model"
-        if message.startswith("layers["):
-            text = f"model.{message}"
-        elif message.startswith("model"):
-            text = message
-        else:
-            text = f"model: {message}"
-        raise ProjectError(text, field=field, fix=error.fix) from error
+        raise ProjectError(
+            _model_problem(model, error.message, error.field), field=field, fix=error.fix
+        ) from error
     except Exception as error:  # Keras's own checks: cleaned into one line
         raise ProjectError(f"model: {_one_line(error)}", field="model") from error
     return model
+
+
+def _model_problem(model: dict, message: str, field: str | None) -> str:
+    """'Dense 'dense': units …' at layers[1] → "model.layers[1] (Dense 'dense'): units …"."""
+    match = re.match(r"layers\[(\d+)\]", field or "")
+    if not match:
+        return f"model: {message}"
+    index = int(match[1])
+    place = f"model.layers[{index}]"
+    layer = model["layers"][index] if index < len(model["layers"]) else {}
+    config = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+    label = f"{layer.get('class_name')} '{config.get('name')}'"
+    if message.startswith(f"{label}: "):
+        return f"{place} ({label}): {message[len(label) + 2 :]}"
+    return f"{place}: {_lower_first(message)}"
 
 
 def _validate_dataset(dataset: Any) -> dict:
@@ -370,7 +392,7 @@ def _validate_optimizer(optimizer: Any) -> Any:
             field=f"{field}.config.learning_rate",
         )
     try:
-        keras.optimizers.deserialize(optimizer)
+        keras.optimizers.deserialize(copy.deepcopy(optimizer))  # Keras edits its argument
     except Exception as error:
         raise ProjectError(f"{field} ({class_name}): {_one_line(error)}", field=field) from error
     return optimizer
@@ -401,7 +423,7 @@ def _validate_loss(loss: Any) -> Any:
             raise ProjectError(f"{field}: unknown loss class {class_name!r}.", field=field)
         _check_keras_origin(loss, ("keras.losses",), field)
         try:
-            keras.losses.deserialize(loss)
+            keras.losses.deserialize(copy.deepcopy(loss))
         except Exception as error:
             raise ProjectError(
                 f"{field} ({class_name}): {_one_line(error)}", field=field
@@ -437,7 +459,7 @@ def _validate_metrics(metrics: Any) -> list:
                 f"{field} must be a metric name, found {_json_kind(metric)}.", field=field
             )
         try:
-            getter(metric)
+            getter(copy.deepcopy(metric))
         except Exception:
             raise ProjectError(
                 f'{field}: unknown metric {metric!r}; use a Keras metric such as "accuracy", '
@@ -568,11 +590,13 @@ def _check_keras_origin(item: dict, modules: tuple[str, ...], field: str) -> Non
         )
 
 
+SENTENCE_OPENERS = frozenset({"A", "An", "The", "This", "Two", "Unknown"})
+
+
 def _lower_first(text: str) -> str:
     """'This is ...' → 'this is ...' (to follow a colon); leaves 'Keras ...' alone."""
-    if text[:2] in ("Th",) and text[2:3].islower():
-        return text[0].lower() + text[1:]
-    return text
+    first, _, rest = text.partition(" ")
+    return f"{first.lower()} {rest}" if first in SENTENCE_OPENERS else text
 
 
 def _is_int(value: Any) -> bool:
@@ -601,7 +625,5 @@ def _json_kind(value: Any) -> str:
 
 def _one_line(error: BaseException) -> str:
     """The first line of an exception's text, without ANSI colour codes."""
-    import re
-
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()
     return text.splitlines()[0] if text else type(error).__name__
