@@ -1,0 +1,116 @@
+"""Start the LayerLab window: ``run_app(argv)`` is what ``python main.py [FILE]`` calls.
+
+The window is shown before TensorFlow is imported; ``app.loader`` imports Keras in the
+background and the window fills its palette when that is done. With no display at all the
+user gets a plain sentence instead of Qt's platform-plugin abort.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+LAUNCH_TIME = time.perf_counter()
+
+ICON_DIR = Path(__file__).resolve().parent.parent / "resources" / "icons"
+
+
+def display_problem() -> str | None:
+    """Why Qt cannot open a window here, or None when it can (or a platform is forced)."""
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return (
+            "LayerLab needs a graphical desktop, and no display was found "
+            "(neither DISPLAY nor WAYLAND_DISPLAY is set).\n"
+            "Run it from a desktop session, or without a screen with "
+            "QT_QPA_PLATFORM=offscreen (or under Xvfb).\n"
+            "The headless commands work anywhere: python main.py summary|train|runs|evaluate."
+        )
+    return None
+
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="layerlab", description="Open the LayerLab window.")
+    parser.add_argument("file", nargs="?", help="a project (.llproj) or model (.h5, .keras)")
+    parser.add_argument(
+        "--settings", help="use this INI file for preferences instead of the user's"
+    )
+    parser.add_argument(
+        "--quit-after-ready",
+        action="store_true",
+        help="close the window as soon as Keras is loaded (launch benchmarks)",
+    )
+    return parser.parse_args(argv)
+
+
+def apply_style(app) -> None:
+    """Fusion, following the system's light or dark scheme."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QPalette
+
+    app.setStyle("Fusion")
+    scheme = app.styleHints().colorScheme()
+    if scheme != Qt.ColorScheme.Dark:
+        app.setPalette(app.style().standardPalette())
+        return
+    palette = QPalette()
+    window, base, text = QColor(45, 45, 48), QColor(30, 30, 32), QColor(230, 230, 230)
+    palette.setColor(QPalette.ColorRole.Window, window)
+    palette.setColor(QPalette.ColorRole.WindowText, text)
+    palette.setColor(QPalette.ColorRole.Base, base)
+    palette.setColor(QPalette.ColorRole.AlternateBase, QColor(40, 40, 43))
+    palette.setColor(QPalette.ColorRole.ToolTipBase, QColor(60, 60, 64))
+    palette.setColor(QPalette.ColorRole.ToolTipText, text)
+    palette.setColor(QPalette.ColorRole.Text, text)
+    palette.setColor(QPalette.ColorRole.Button, window)
+    palette.setColor(QPalette.ColorRole.ButtonText, text)
+    palette.setColor(QPalette.ColorRole.BrightText, QColor(255, 90, 90))
+    palette.setColor(QPalette.ColorRole.Highlight, QColor(64, 128, 220))
+    palette.setColor(QPalette.ColorRole.HighlightedText, QColor(255, 255, 255))
+    palette.setColor(QPalette.ColorRole.PlaceholderText, QColor(150, 150, 155))
+    palette.setColor(QPalette.ColorRole.Link, QColor(110, 170, 255))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(120, 120, 125))
+    app.setPalette(palette)
+
+
+def run_app(argv: list[str]) -> int:
+    """Open the window (optionally on ``argv[0]``) and run the event loop; the exit code."""
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    args = parse_arguments(argv)
+    os.environ.setdefault("QT_API", "pyside6")
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from app.settings import APPLICATION, ORGANIZATION, AppSettings
+
+    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName(APPLICATION)
+    app.setDesktopFileName("layerlab")
+    app.setWindowIcon(QIcon(str(ICON_DIR / "layerlab.svg")))
+    apply_style(app)
+    app.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_style(app))
+
+    from app.main_window import MainWindow
+
+    settings = AppSettings(args.settings) if args.settings else AppSettings()
+    window = MainWindow(settings)
+    window.show()
+    shown = time.perf_counter() - LAUNCH_TIME
+    window.launch_seconds = shown
+    if args.quit_after_ready:
+        window.loader.ready.connect(window.report_launch_and_quit)
+        window.loader.failed.connect(window.report_launch_and_quit)
+    window.start(args.file)
+    return app.exec()

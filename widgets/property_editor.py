@@ -1,0 +1,242 @@
+"""The property editor (``propertyEditor``): a form generated from the selected layer's catalog.
+
+``ParamForm`` lays out one editor per ``ParamInfo`` (from ``widgets.param_editors``), the
+less-used ones inside a collapsed "Advanced" group. ``LayerEditor`` edits a nested layer
+(Bidirectional / TimeDistributed) with a class combo and a nested ``ParamForm``.
+``PropertyEditor`` shows the form for one stack layer and emits
+``paramEdited(index, name, value, mergeable)``; the app applies it as an undo command and
+calls ``show_layer`` again, which only refreshes values when the layer is the same, so focus
+and the caret stay where the user is typing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QCollapsible
+
+from widgets.param_editors import EDITORS, ParamEditor, create_editor
+
+
+def _label_text(name: str) -> str:
+    return name.replace("_", " ")
+
+
+class ParamForm(QWidget):
+    """Editors for a layer's params; ``paramEdited(name, value, mergeable)``."""
+
+    paramEdited = Signal(str, object, bool)
+
+    def __init__(self, params, codec: Any, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.editors: dict[str, ParamEditor] = {}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        basic = QFormLayout()
+        basic.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        layout.addLayout(basic)
+        advanced_params = [param for param in params if param.advanced]
+        self.advanced: QCollapsible | None = None
+        advanced_form = None
+        if advanced_params:
+            self.advanced = QCollapsible("Advanced", self)
+            self.advanced.setObjectName("advancedGroup")
+            holder = QWidget()
+            advanced_form = QFormLayout(holder)
+            advanced_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            advanced_form.setContentsMargins(0, 0, 0, 0)
+            self.advanced.addWidget(holder)
+            self.advanced.collapse(animate=False)
+        for param in params:
+            editor = create_editor(param, codec, self)
+            editor.valueEdited.connect(
+                lambda value, mergeable, name=param.name: self.paramEdited.emit(
+                    name, value, mergeable
+                )
+            )
+            label = QLabel(_label_text(param.name), self)
+            label.setToolTip(param.help or "")
+            label.setBuddy(editor)
+            form = advanced_form if param.advanced and advanced_form is not None else basic
+            form.addRow(label, editor)
+            self.editors[param.name] = editor
+        if self.advanced is not None:
+            layout.addWidget(self.advanced)
+
+    def set_values(self, config: dict, defaults: dict[str, Any]) -> None:
+        for name, editor in self.editors.items():
+            editor.set_value(config.get(name, defaults.get(name)))
+
+
+class LayerEditor(ParamEditor):
+    """A nested layer: a class combo and that class's form; the value is the layer dict."""
+
+    def __init__(self, param, codec=None, parent=None):
+        super().__init__(param, codec, parent)
+        self._layout.setDirection(QVBoxLayout.Direction.TopToBottom)
+        self.combo = QComboBox(self)
+        self.combo.setObjectName(f"{param.name}_class")
+        for choice in param.choices or ():
+            self.combo.addItem(str(choice), choice)
+        self.frame = QFrame(self)
+        self.frame.setFrameShape(QFrame.Shape.StyledPanel)
+        self.frame_layout = QVBoxLayout(self.frame)
+        self.frame_layout.setContentsMargins(6, 6, 6, 6)
+        self._layout.addWidget(self.combo)
+        self._layout.addWidget(self.frame)
+        self.form: ParamForm | None = None
+        self._value: dict | None = None
+        self.combo.activated.connect(self._on_class)
+        self.setFocusProxy(self.combo)
+
+    def _on_class(self, _row: int) -> None:
+        class_name = self.combo.currentData()
+        if self._value and self._value.get("class_name") == class_name:
+            return
+        self._value = self.codec.default_layer_entry(class_name)
+        self._rebuild()
+        self._emit()
+
+    def _on_nested(self, name: str, value: Any, mergeable: bool) -> None:
+        if self._value is None:
+            return
+        entry = dict(self._value)
+        entry["config"] = {**entry.get("config", {}), name: value}
+        self._value = entry
+        self._emit(mergeable)
+
+    def _rebuild(self) -> None:
+        if self.form is not None:
+            self.form.setParent(None)
+            self.form.deleteLater()
+            self.form = None
+        if not self._value:
+            return
+        info = self.codec.layer_info(self._value["class_name"])
+        self.form = ParamForm(info.params, self.codec, self.frame)
+        self.form.paramEdited.connect(self._on_nested)
+        self.frame_layout.addWidget(self.form)
+        self.form.set_values(
+            self._value.get("config", {}), {param.name: param.default for param in info.params}
+        )
+
+    def set_value(self, value):
+        previous = self._value
+        self._value = value
+        class_name = value.get("class_name") if isinstance(value, dict) else None
+        self.combo.blockSignals(True)
+        row = self.combo.findData(class_name)
+        if row < 0 and class_name:
+            self.combo.addItem(class_name, class_name)
+            row = self.combo.count() - 1
+        self.combo.setCurrentIndex(row)
+        self.combo.blockSignals(False)
+        same_class = previous and class_name and previous.get("class_name") == class_name
+        if same_class and self.form is not None:
+            info = self.codec.layer_info(class_name)
+            self.form.set_values(
+                value.get("config", {}), {param.name: param.default for param in info.params}
+            )
+        else:
+            self._rebuild()
+
+    def value(self):
+        return self._value
+
+
+EDITORS["layer"] = LayerEditor
+
+
+class PropertyEditor(QWidget):
+    """The selected layer's form, with its title and description above it."""
+
+    paramEdited = Signal(int, str, object, bool)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("propertyEditor")
+        self.codec: Any = None
+        self.title = QLabel(self)
+        self.title.setObjectName("propertyTitle")
+        font = self.title.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        self.title.setFont(font)
+        self.description = QLabel(self)
+        self.description.setObjectName("propertyDescription")
+        self.description.setWordWrap(True)
+        self.description.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.title)
+        layout.addWidget(self.description)
+        layout.addWidget(self.scroll, 1)
+        self.form: ParamForm | None = None
+        self._index = -1
+        self._class_name: str | None = None
+        self.show_message("Select a layer to edit its parameters.")
+
+    def set_codec(self, codec: Any) -> None:
+        """The value codec and catalog access (``engine.catalog``), given once Keras is loaded."""
+        self.codec = codec
+
+    @property
+    def layer_index(self) -> int:
+        return self._index
+
+    def show_message(self, text: str, title: str = "") -> None:
+        self._clear_form()
+        self._index, self._class_name = -1, None
+        self.title.setText(title)
+        self.title.setVisible(bool(title))
+        self.description.setText(text)
+        self.description.show()
+
+    def show_layer(self, index: int, info: Any, entry: dict) -> None:
+        """Edit body layer ``index`` (its catalog ``info`` and layer dict ``entry``)."""
+        config = entry.get("config", {})
+        defaults = {param.name: param.default for param in info.params}
+        if self.form is not None and index == self._index and info.class_name == self._class_name:
+            self.form.set_values(config, defaults)
+            self.title.setText(f"{info.class_name} — {config.get('name', '')}")
+            return
+        self._clear_form()
+        self._index, self._class_name = index, info.class_name
+        self.title.setText(f"{info.class_name} — {config.get('name', '')}")
+        self.title.show()
+        self.description.setText(info.description or "")
+        self.description.setVisible(bool(info.description))
+        self.form = ParamForm(info.params, self.codec, self)
+        self.form.set_values(config, defaults)
+        self.form.paramEdited.connect(self._on_param_edited)
+        holder = QWidget()
+        holder_layout = QVBoxLayout(holder)
+        holder_layout.setContentsMargins(0, 0, 0, 0)
+        holder_layout.addWidget(self.form)
+        holder_layout.addStretch(1)
+        self.scroll.setWidget(holder)
+
+    def editor(self, name: str) -> ParamEditor | None:
+        return self.form.editors.get(name) if self.form else None
+
+    def _on_param_edited(self, name: str, value: Any, mergeable: bool) -> None:
+        self.paramEdited.emit(self._index, name, value, mergeable)
+
+    def _clear_form(self) -> None:
+        self.form = None
+        old = self.scroll.takeWidget()
+        if old is not None:
+            old.deleteLater()
