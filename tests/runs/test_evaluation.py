@@ -1,0 +1,110 @@
+"""Evaluation numbers: confusion counts equal scikit-learn's, gallery order, regression stats."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, roc_auc_score
+
+from engine import evaluation
+from engine.datasets.base import ArrayStore
+from engine.datasets.build import assemble
+
+
+def test_confusion_counts_equal_sklearn():
+    rng = np.random.default_rng(0)
+    for n_classes in (2, 3, 10):
+        y_true = rng.integers(0, n_classes, 500)
+        y_pred = np.where(rng.random(500) < 0.6, y_true, rng.integers(0, n_classes, 500))
+        ours = evaluation.confusion(y_true, y_pred, n_classes)
+        theirs = confusion_matrix(y_true, y_pred, labels=list(range(n_classes)))
+        assert np.array_equal(ours, theirs)
+        scores = evaluation.class_scores(y_true, y_pred, [f"c{i}" for i in range(n_classes)])
+        p, r, f, s = precision_recall_fscore_support(y_true, y_pred, zero_division=0)
+        assert [x.precision for x in scores] == pytest.approx(p)
+        assert [x.f1 for x in scores] == pytest.approx(f)
+        assert [x.recall for x in scores] == pytest.approx(r)
+        assert [x.support for x in scores] == list(s)
+    with pytest.raises(ValueError):
+        evaluation.confusion([0, 3], [0, 1], 3)
+
+
+def test_outputs_become_labels_like_the_head_says():
+    sigmoid = np.array([[0.2], [0.7], [0.5]])
+    classes, confidence = evaluation.predicted_classes(evaluation.probabilities(sigmoid, "binary"))
+    assert list(classes) == [0, 1, 0] and confidence == pytest.approx([0.8, 0.7, 0.5])
+    logits = np.array([[2.0, -1.0, 0.0], [-3.0, 0.5, 4.0]])
+    probs = evaluation.probabilities(logits, "multiclass")
+    assert probs.sum(axis=1) == pytest.approx([1, 1]) and list(probs.argmax(1)) == [0, 2]
+    assert list(evaluation.true_classes(np.eye(3)[[2, 0]])) == [2, 0]
+    assert list(evaluation.true_classes(np.array([1.0, 0.0]))) == [1, 0]
+
+
+def test_gallery_puts_confident_mistakes_first_then_unsure_hits():
+    correct = [True, False, True, False, True]
+    confidence = [0.9, 0.6, 0.55, 0.95, 0.7]
+    assert list(evaluation.gallery_order(correct, confidence)) == [3, 1, 2, 4, 0]
+
+
+def binary_dataset():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(240, 6)).astype("float32")
+    y = (x[:, 0] + 0.5 * rng.normal(size=240) > 0).astype("int64")
+    parts = {
+        "train": (ArrayStore(x[:160]), y[:160]),
+        "test": (ArrayStore(x[160:]), y[160:]),
+    }
+    dataset = assemble(
+        {"source": "npz", "path": "synthetic.npz"},
+        title="synthetic",
+        task="binary",
+        parts=parts,
+        loss="binary_crossentropy",
+        input_shape=(6,),
+        dtype="float32",
+        input_note="6 numbers",
+        class_names=["no", "yes"],
+    )
+    return dataset, x, y
+
+
+def test_binary_evaluation_on_a_model():
+    dataset, x, y = binary_dataset()
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    result = evaluation.evaluate(model, dataset, batch_size=16, gallery_size=10)
+    probs = model.predict(x[160:], verbose=0)[:, 0]
+    predicted = (probs > 0.5).astype(int)
+    assert result.samples == 80
+    assert np.array_equal(result.confusion, confusion_matrix(y[160:], predicted, labels=[0, 1]))
+    assert result.accuracy == pytest.approx(result.metrics["accuracy"], abs=1e-6)
+    assert result.roc.auc == pytest.approx(roc_auc_score(y[160:], probs))
+    assert len(result.gallery) == 10
+    wrong = [item for item in result.gallery if not item.correct]
+    assert result.gallery[: len(wrong)] == wrong  # mistakes first
+    assert wrong and wrong[0].predicted_label != wrong[0].true_label
+    assert wrong[0].confidence == max(item.confidence for item in wrong)
+    assert result.gallery[0].sample.kind == "vector"
+    text = "\n".join(result.summary_lines())
+    assert "ROC AUC" in text and "confusion matrix" in text
+    prediction = evaluation.predict_one(model, dataset, x[0])
+    assert [name for name, _ in prediction.labels] in (["yes", "no"], ["no", "yes"])
+    assert sum(p for _, p in prediction.labels) == pytest.approx(1.0)
+    positive = float(model.predict(x[:1], verbose=0)[0, 0])
+    assert prediction.labels[0][1] == pytest.approx(max(positive, 1 - positive))
+
+
+def test_regression_stats_and_cancelling():
+    t = np.array([1.0, 2.0, 3.0, 4.0])
+    p = np.array([1.5, 2.0, 2.0, 4.0])
+    stats = evaluation.regression_stats(t, p, baseline_mae=0.9)
+    assert stats.mae == pytest.approx(0.375)
+    assert stats.rmse == pytest.approx(np.sqrt((0.25 + 1.0) / 4))
+    assert list(stats.residuals) == [0.5, 0.0, -1.0, 0.0]
+    dataset, _, _ = binary_dataset()
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    with pytest.raises(evaluation.EvaluationCancelled):
+        evaluation.evaluate(model, dataset, 16, cancelled=lambda: True)
