@@ -1,0 +1,554 @@
+"""Live training curves: loss and a chosen metric, drawn from engine events.
+
+``LiveCurves.on_event`` only appends to numpy buffers and marks curves dirty; a single-shot
+timer redraws at most every ``REDRAW_INTERVAL_MS`` and only the curves whose data changed
+(pyqtgraph's scrollingPlots approach: keep the ``PlotDataItem``s, grow preallocated buffers,
+peak downsampling, clip to view). Heavy batch streams therefore cost the GUI thread a few
+array copies, never a redraw per batch.
+
+x is in epochs: batch ``s`` of epoch ``e`` (0-based) sits at ``e + (s + 1) / steps``, and the
+value logged at the end of epoch ``e`` at ``e + 1``. Recorded runs can be laid over the live
+run with ``add_overlay`` (train dashed, validation solid).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph import exporters
+from PySide6.QtCore import QBuffer, QIODevice, QPointF, QRectF, Qt, QTimer, Slot
+from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.events import BatchesEnd, EpochEnd, TrainBegin, TrainEnd
+from engine.files import atomic_write_bytes
+
+REDRAW_INTERVAL_MS = 120
+TRAIN_COLOR = QColor("#1f77b4")
+VALIDATION_COLOR = QColor("#ff7f0e")
+LEARNING_RATE_COLOR = QColor("#7f7f7f")
+_NOT_METRICS = frozenset({"loss", "learning_rate", "lr"})
+
+
+class GrowingSeries:
+    """x/y float64 buffers that double when full; ``x``/``y`` are views of the filled part."""
+
+    def __init__(self, capacity: int = 1024):
+        self._x = np.empty(capacity)
+        self._y = np.empty(capacity)
+        self.size = 0
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[: self.size]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[: self.size]
+
+    def extend(self, xs: Sequence[float] | np.ndarray, ys: Sequence[float] | np.ndarray) -> None:
+        count = len(ys)
+        needed = self.size + count
+        if needed > len(self._x):
+            capacity = max(needed, 2 * len(self._x))
+            self._x = np.resize(self._x, capacity)
+            self._y = np.resize(self._y, capacity)
+        self._x[self.size : needed] = xs
+        self._y[self.size : needed] = ys
+        self.size = needed
+
+    def clear(self) -> None:
+        self.size = 0
+
+
+def _finite_or_nan(values: Sequence[float]) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(array), array, np.nan)
+
+
+def metric_names(keys: Sequence[str]) -> list[str]:
+    """Metric names in Keras log keys (``accuracy``, ``mae``...), without loss, lr, ``val_``."""
+    names: list[str] = []
+    for key in keys:
+        name = key.removeprefix("val_")
+        if name not in _NOT_METRICS and name not in names:
+            names.append(name)
+    return names
+
+
+def _default_metric(names: Sequence[str]) -> str | None:
+    for preferred in ("accuracy", "sparse_categorical_accuracy", "categorical_accuracy"):
+        if preferred in names:
+            return preferred
+    return names[0] if names else None
+
+
+def _format_value(value: float) -> str:
+    if not math.isfinite(value):
+        return "nan"
+    return f"{value:.4g}"
+
+
+class LiveCurves(QWidget):
+    """Loss plot (``lossPlot``) and metric plot (``metricPlot``) of the running training."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("liveCurves")
+        background = self.palette().color(QPalette.ColorRole.Base)
+        foreground = self.palette().color(QPalette.ColorRole.Text)
+
+        self._steps_per_epoch: int | None = None
+        self._batches = GrowingSeries(4096)
+        self._epoch_history: dict[str, list[float]] = {}
+        self._epochs_seen = 0
+        self._metric: str | None = None
+        self._batches_dirty = False
+        self._epochs_dirty = False
+        self._overlays: dict[str, dict] = {}
+
+        self.loss_plot = self._make_plot("lossPlot", "Loss", background, foreground)
+        self.metric_plot = self._make_plot("metricPlot", "Metric", background, foreground)
+        loss_item = self.loss_plot.getPlotItem()
+
+        faint = QColor(TRAIN_COLOR)
+        faint.setAlpha(70)
+        self.batch_curve = loss_item.plot(pen=pg.mkPen(faint, width=1), name="train loss (batch)")
+        self.batch_curve.setDownsampling(auto=True, method="peak")
+        self.batch_curve.setClipToView(True)
+        self.train_loss_curve = self._epoch_curve(loss_item, TRAIN_COLOR, "train loss")
+        self.val_loss_curve = self._epoch_curve(loss_item, VALIDATION_COLOR, "validation loss")
+        metric_item = self.metric_plot.getPlotItem()
+        self.train_metric_curve = self._epoch_curve(metric_item, TRAIN_COLOR, "train")
+        self.val_metric_curve = self._epoch_curve(metric_item, VALIDATION_COLOR, "validation")
+        self._setup_learning_rate_axis(loss_item)
+
+        self._crosshairs = []
+        for plot in (self.loss_plot, self.metric_plot):
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(foreground, width=0.5))
+            line.setVisible(False)
+            plot.addItem(line, ignoreBounds=True)
+            self._crosshairs.append(line)
+            plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+        self.metric_combo = QComboBox()
+        self.metric_combo.setObjectName("metricCombo")
+        self.metric_combo.setToolTip("Metric shown in the lower plot")
+        self.metric_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.metric_combo.setMinimumContentsLength(18)
+        self.metric_combo.currentTextChanged.connect(self._on_metric_chosen)
+        self.hover_label = QLabel()
+        self.hover_label.setObjectName("curveValues")
+        self.hover_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.hover_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.loss_plot)
+        splitter.addWidget(self.metric_plot)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Metric:"))
+        bar.addWidget(self.metric_combo)
+        bar.addWidget(self.hover_label, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(bar)
+
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(REDRAW_INTERVAL_MS)
+        self._redraw_timer.timeout.connect(self.flush)
+        self._update_metric_title()
+
+    # -- construction helpers ----------------------------------------------------------------
+
+    @staticmethod
+    def _make_plot(name: str, title: str, background, foreground) -> pg.PlotWidget:
+        plot = pg.PlotWidget(background=background)
+        plot.setObjectName(name)
+        item = plot.getPlotItem()
+        item.setTitle(title, color=foreground)
+        item.setLabel("bottom", "epoch")
+        item.showGrid(x=True, y=True, alpha=0.2)
+        item.addLegend(offset=(-10, 10))
+        for axis in ("left", "bottom"):
+            item.getAxis(axis).setPen(foreground)
+            item.getAxis(axis).setTextPen(foreground)
+        plot.setMinimumHeight(120)
+        return plot
+
+    @staticmethod
+    def _epoch_curve(item: pg.PlotItem, color: QColor, name: str) -> pg.PlotDataItem:
+        return item.plot(
+            pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5, symbolBrush=color, name=name
+        )
+
+    def _setup_learning_rate_axis(self, item: pg.PlotItem) -> None:
+        """A right axis with its own ViewBox for the learning rate, hidden until it changes."""
+        self._lr_view = pg.ViewBox()
+        item.scene().addItem(self._lr_view)
+        axis = item.getAxis("right")
+        axis.linkToView(self._lr_view)
+        axis.setLabel("learning rate")
+        self._lr_view.setXLink(item)
+        self.lr_curve = pg.PlotDataItem(
+            pen=pg.mkPen(LEARNING_RATE_COLOR, width=1.5, style=Qt.PenStyle.DashLine),
+            stepMode="center",
+            name="learning rate",
+        )
+        self._lr_view.addItem(self.lr_curve)
+        self._lr_legend_added = False
+        item.vb.sigResized.connect(self._sync_lr_view)
+        item.hideAxis("right")
+
+    @Slot()
+    def _sync_lr_view(self) -> None:
+        main_view = self.loss_plot.getPlotItem().vb
+        self._lr_view.setGeometry(main_view.sceneBoundingRect())
+        self._lr_view.linkedViewChanged(main_view, self._lr_view.XAxis)
+
+    # -- events ------------------------------------------------------------------------------
+
+    def on_event(self, event) -> None:
+        """Consume one engine event; redraws happen later, at most every 120 ms."""
+        if isinstance(event, TrainBegin):
+            self.clear()
+            self._steps_per_epoch = event.steps_per_epoch
+        elif isinstance(event, BatchesEnd):
+            self._add_batches(event)
+        elif isinstance(event, EpochEnd):
+            self._add_epoch(event)
+        elif isinstance(event, TrainEnd):
+            self.flush()
+            return
+        else:
+            return
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
+
+    def _add_batches(self, event: BatchesEnd) -> None:
+        steps = np.arange(event.first_step, event.first_step + len(event.losses), dtype=float)
+        if self._steps_per_epoch:
+            xs = event.epoch + (steps + 1) / self._steps_per_epoch
+        else:  # unknown epoch length: approach the epoch's end without reaching it
+            xs = event.epoch + 1 - 1 / (steps + 2)
+        self._batches.extend(xs, _finite_or_nan(event.losses))
+        self._batches_dirty = True
+        if self._metric is None and event.logs:
+            self._offer_metrics(list(event.logs))
+
+    def _add_epoch(self, event: EpochEnd) -> None:
+        index = self._epochs_seen
+        for key in event.logs:
+            self._epoch_history.setdefault(key, [math.nan] * index)
+        for key, values in self._epoch_history.items():
+            value = event.logs.get(key, math.nan)
+            values.append(float(value) if value is not None else math.nan)
+        self._epochs_seen = index + 1
+        self._offer_metrics(list(event.logs))
+        self._epochs_dirty = True
+
+    def _offer_metrics(self, keys: list[str]) -> None:
+        known = [self.metric_combo.itemText(i) for i in range(self.metric_combo.count())]
+        new = [name for name in metric_names(keys) if name not in known]
+        if not new:
+            return
+        self.metric_combo.addItems(new)
+        if self._metric is None:
+            chosen = _default_metric(known + new)
+            self.metric_combo.setCurrentText(chosen)
+
+    @Slot(str)
+    def _on_metric_chosen(self, name: str) -> None:
+        self._metric = name or None
+        self._epochs_dirty = True
+        self._update_metric_title()
+        self._rebuild_overlay_metric_items()
+        self.flush()
+
+    def _update_metric_title(self) -> None:
+        title = self._metric or "no metric compiled"
+        self.metric_plot.getPlotItem().setTitle(
+            title, color=self.palette().color(QPalette.ColorRole.Text)
+        )
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    @Slot()
+    def flush(self) -> None:
+        """Push changed buffers to their curves now (the timer calls this)."""
+        self._redraw_timer.stop()
+        if self._batches_dirty:
+            has_gaps = bool(np.isnan(self._batches.y).any())
+            self.batch_curve.setData(
+                self._batches.x, self._batches.y, connect="finite", skipFiniteCheck=not has_gaps
+            )
+            self._batches_dirty = False
+        if self._epochs_dirty:
+            self._draw_epoch_curves()
+            self._epochs_dirty = False
+
+    def _draw_epoch_curves(self) -> None:
+        xs = np.arange(1, self._epochs_seen + 1, dtype=float)
+        history = self._epoch_history
+
+        def series(key: str) -> np.ndarray:
+            return _finite_or_nan(history.get(key, [])) if key in history else np.empty(0)
+
+        def draw(curve: pg.PlotDataItem, key: str | None) -> None:
+            ys = series(key) if key else np.empty(0)
+            curve.setData(xs[: len(ys)], ys, connect="finite")
+
+        draw(self.train_loss_curve, "loss")
+        draw(self.val_loss_curve, "val_loss")
+        draw(self.train_metric_curve, self._metric)
+        draw(self.val_metric_curve, f"val_{self._metric}" if self._metric else None)
+        self._draw_learning_rate(history.get("learning_rate") or history.get("lr") or [])
+
+    def _draw_learning_rate(self, rates: Sequence[float]) -> None:
+        finite = [rate for rate in rates if math.isfinite(rate) and rate > 0]
+        changed = len(set(finite)) > 1
+        item = self.loss_plot.getPlotItem()
+        if not changed:
+            item.hideAxis("right")
+            self.lr_curve.setData([], [])
+            return
+        item.showAxis("right")
+        if not self._lr_legend_added:
+            item.legend.addItem(self.lr_curve, "learning rate")
+            self._lr_legend_added = True
+        edges = np.arange(0, len(rates) + 1, dtype=float)
+        self.lr_curve.setData(edges, _finite_or_nan(rates))
+        self._sync_lr_view()
+
+    # -- reading the curves ------------------------------------------------------------------
+
+    def batch_series(self) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the per-batch (x, loss) buffers received so far."""
+        return self._batches.x.copy(), self._batches.y.copy()
+
+    def epoch_history(self) -> dict[str, list[float]]:
+        """Per-epoch logs received so far, key -> one value per epoch (nan where absent)."""
+        return {key: list(values) for key, values in self._epoch_history.items()}
+
+    def current_metric(self) -> str | None:
+        return self._metric
+
+    def set_metric(self, name: str) -> None:
+        self.metric_combo.setCurrentText(name)
+
+    def values_at(self, x: float) -> dict[str, float]:
+        """The values a crosshair at ``x`` shows: nearest batch loss and nearest epoch's logs."""
+        values: dict[str, float] = {}
+        if self._batches.size:
+            index = int(np.searchsorted(self._batches.x, x))
+            candidates = [i for i in (index - 1, index) if 0 <= i < self._batches.size]
+            nearest = min(candidates, key=lambda i: abs(self._batches.x[i] - x))
+            values["batch loss"] = float(self._batches.y[nearest])
+        if self._epochs_seen:
+            epoch = min(max(round(x), 1), self._epochs_seen)
+            values["epoch"] = float(epoch)
+            shown = ["loss", "val_loss"]
+            if self._metric:
+                shown += [self._metric, f"val_{self._metric}"]
+            shown += ["learning_rate"]
+            for key in shown:
+                if key in self._epoch_history:
+                    values[key] = self._epoch_history[key][epoch - 1]
+        return values
+
+    def hover_text(self, x: float) -> str:
+        values = self.values_at(x)
+        if not values:
+            return ""
+        parts = [f"x {x:.2f}"]
+        if "epoch" in values:
+            parts.append(f"epoch {int(values.pop('epoch'))}")
+        parts += [f"{key} {_format_value(value)}" for key, value in values.items()]
+        return " · ".join(parts)
+
+    @Slot(object)
+    def _on_mouse_moved(self, position: QPointF) -> None:
+        for plot in (self.loss_plot, self.metric_plot):
+            view = plot.getPlotItem().vb
+            if view.sceneBoundingRect().contains(position):
+                self.show_crosshair(view.mapSceneToView(position).x())
+                return
+        self.hide_crosshair()
+
+    def show_crosshair(self, x: float) -> None:
+        """Put the crosshair at ``x`` on both plots and show the values there."""
+        for line in self._crosshairs:
+            line.setPos(x)
+            line.setVisible(True)
+        self.hover_label.setText(self.hover_text(x))
+
+    def hide_crosshair(self) -> None:
+        for line in self._crosshairs:
+            line.setVisible(False)
+        self.hover_label.clear()
+
+    # -- clearing ----------------------------------------------------------------------------
+
+    def clear(self) -> None:
+        """Forget the live run (overlays stay)."""
+        self._batches.clear()
+        self._epoch_history = {}
+        self._epochs_seen = 0
+        self._steps_per_epoch = None
+        self._metric = None
+        self.metric_combo.blockSignals(True)
+        self.metric_combo.clear()
+        for name in self._overlay_metric_names():
+            self.metric_combo.addItem(name)
+        self.metric_combo.blockSignals(False)
+        if self.metric_combo.count():
+            self._on_metric_chosen(_default_metric(self._overlay_metric_names()) or "")
+        self._update_metric_title()
+        self._batches_dirty = self._epochs_dirty = True
+        self.flush()
+
+    # -- overlays of recorded runs -----------------------------------------------------------
+
+    def add_overlay(
+        self, key: str, label: str, history: Mapping[str, Sequence[float]], color
+    ) -> None:
+        """Lay a recorded run's per-epoch ``history`` over the plots (train dashed, val solid).
+
+        ``history`` is Keras's ``History.history`` shape; ``key`` replaces an overlay with
+        the same key. The metric plot follows the metric chosen in the combo.
+        """
+        self.remove_overlay(key)
+        overlay = {
+            "label": label,
+            "history": {name: list(values) for name, values in history.items()},
+            "color": pg.mkColor(color),
+            "loss_items": [],
+            "metric_items": [],
+        }
+        self._overlays[key] = overlay
+        loss_item = self.loss_plot.getPlotItem()
+        overlay["loss_items"] = self._overlay_pair(loss_item, overlay, "loss", "loss")
+        self._offer_metrics(list(overlay["history"]))
+        self._rebuild_overlay_metric_items()
+
+    def remove_overlay(self, key: str) -> None:
+        overlay = self._overlays.pop(key, None)
+        if overlay is None:
+            return
+        for item in overlay["loss_items"]:
+            self.loss_plot.getPlotItem().removeItem(item)
+        for item in overlay["metric_items"]:
+            self.metric_plot.getPlotItem().removeItem(item)
+
+    def clear_overlays(self) -> None:
+        for key in list(self._overlays):
+            self.remove_overlay(key)
+
+    def overlay_keys(self) -> list[str]:
+        return list(self._overlays)
+
+    def overlay_items(self, key: str) -> list[pg.PlotDataItem]:
+        """The curves drawn for overlay ``key`` (loss pair first, then the metric pair)."""
+        overlay = self._overlays[key]
+        return [*overlay["loss_items"], *overlay["metric_items"]]
+
+    def _overlay_metric_names(self) -> list[str]:
+        names: list[str] = []
+        for overlay in self._overlays.values():
+            names += [n for n in metric_names(list(overlay["history"])) if n not in names]
+        return names
+
+    def _rebuild_overlay_metric_items(self) -> None:
+        metric_item = self.metric_plot.getPlotItem()
+        for overlay in self._overlays.values():
+            for item in overlay["metric_items"]:
+                metric_item.removeItem(item)
+            overlay["metric_items"] = (
+                self._overlay_pair(metric_item, overlay, self._metric, self._metric)
+                if self._metric
+                else []
+            )
+
+    @staticmethod
+    def _overlay_pair(
+        plot_item: pg.PlotItem, overlay: dict, key: str, caption: str
+    ) -> list[pg.PlotDataItem]:
+        items = []
+        color = overlay["color"]
+        for log_key, style, suffix in (
+            (key, Qt.PenStyle.DashLine, ""),
+            (f"val_{key}", Qt.PenStyle.SolidLine, " (val)"),
+        ):
+            values = overlay["history"].get(log_key)
+            if not values:
+                continue
+            ys = _finite_or_nan(values)
+            xs = np.arange(1, len(ys) + 1, dtype=float)
+            item = plot_item.plot(
+                xs,
+                ys,
+                pen=pg.mkPen(color, width=1.5, style=style),
+                connect="finite",
+                name=f"{overlay['label']} {caption}{suffix}",
+            )
+            items.append(item)
+        return items
+
+    # -- export ------------------------------------------------------------------------------
+
+    def _plot_item(self, plot: str) -> pg.PlotItem:
+        if plot not in ("loss", "metric"):
+            raise ValueError(f"plot must be 'loss' or 'metric', not {plot!r}")
+        return (self.loss_plot if plot == "loss" else self.metric_plot).getPlotItem()
+
+    def export_png(self, path: str | Path, plot: str = "loss", width: int | None = None) -> None:
+        """Write the ``loss`` or ``metric`` plot as PNG (atomically)."""
+        self.flush()
+        exporter = exporters.ImageExporter(self._plot_item(plot))
+        if width:
+            exporter.parameters()["width"] = int(width)
+        image = exporter.export(toBytes=True)
+        buffer = QBuffer()
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        if not image.save(buffer, "PNG"):
+            raise OSError(f"could not encode the {plot} plot as PNG")
+        atomic_write_bytes(path, bytes(buffer.data()))
+
+    def export_svg(self, path: str | Path, plot: str = "loss") -> None:
+        """Write the ``loss`` or ``metric`` plot as SVG (atomically).
+
+        Rendered with ``QSvgGenerator``: pyqtgraph 0.14's ``SVGExporter`` fails on the path
+        syntax Qt 6.11 writes ("not enough values to unpack").
+        """
+        self.flush()
+        item = self._plot_item(plot)
+        source = item.sceneBoundingRect()
+        buffer = QBuffer()
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        generator = QSvgGenerator()
+        generator.setOutputDevice(buffer)
+        generator.setSize(source.size().toSize())
+        generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
+        generator.setTitle(item.titleLabel.text or plot)
+        painter = QPainter(generator)
+        try:
+            item.scene().render(painter, QRectF(0, 0, source.width(), source.height()), source)
+        finally:
+            painter.end()
+        atomic_write_bytes(path, bytes(buffer.data()))
