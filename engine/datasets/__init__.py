@@ -1,0 +1,86 @@
+"""Datasets: Keras's built-in sets, scikit-learn samples, CSV, time series, folders, .npz.
+
+``load_dataset(block, loss=..., validation_split=...)`` turns a project's ``"dataset"`` block
+into a ``Dataset`` with train/validation/test parts whose labels follow the loss, plus what the
+GUI shows (description, samples) and what prediction needs (``encode_inputs``). Every user
+mistake is a ``DatasetError`` naming the file, column or row and the fix; nothing is returned
+half-loaded. ``source_options`` describes each source's fields for the form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from engine.datasets.base import Dataset, Sample
+from engine.datasets.fetch import cache_dir
+from engine.datasets.head import HeadSuggestion, suggest_head
+from engine.datasets.options import (
+    SOURCES,
+    OptionInfo,
+    dataset_names,
+    resolve_block,
+    source_options,
+)
+from engine.errors import DatasetError
+
+__all__ = [
+    "SOURCES",
+    "Dataset",
+    "DatasetError",
+    "HeadSuggestion",
+    "OptionInfo",
+    "Sample",
+    "cache_dir",
+    "dataset_names",
+    "load_dataset",
+    "source_options",
+    "suggest_head",
+]
+
+
+def _loader(source: str):
+    from engine.datasets import (
+        image_folder,
+        keras_builtin,
+        npz,
+        samples,
+        tabular,
+        text_folder,
+        timeseries,
+    )
+
+    return {
+        "keras": keras_builtin.load,
+        "sample": samples.load,
+        "csv": tabular.load,
+        "timeseries": timeseries.load,
+        "text_folder": text_folder.load,
+        "image_folder": image_folder.load,
+        "npz": npz.load,
+    }[source]
+
+
+def load_dataset(
+    block: dict,
+    *,
+    loss: str | None = None,
+    validation_split: float = 0.0,
+    progress: Callable[[str, float | None], None] | None = None,
+) -> Dataset:
+    """Load the dataset a block describes; labels follow ``loss``.
+
+    The validation part is the source's own (time-series split, a validation/ folder, x_val in
+    an .npz) or else the last ``validation_split`` of the training part, as Keras's
+    ``validation_split`` would cut it (done here because Keras cannot split a PyDataset).
+    ``progress(message, fraction or None)`` reports downloads and long reads.
+    """
+    if isinstance(validation_split, bool) or not 0.0 <= float(validation_split) < 1.0:
+        raise DatasetError(
+            f"The validation split {validation_split!r} must be a fraction from 0 up to (not "
+            "including) 1.",
+            field="validation_split",
+        )
+    resolved = resolve_block(block)
+    dataset = _loader(resolved["source"])(resolved, loss, float(validation_split), progress)
+    dataset.block = dict(block)
+    return dataset
