@@ -110,9 +110,19 @@ def _copy(spec: dict) -> dict:
     out = copy.deepcopy(spec)
     out.setdefault("layers", [])
     for entry in out["layers"]:
-        if isinstance(entry, dict):
-            entry.pop("build_config", None)
+        _strip_build(entry)
     return out
+
+
+def _strip_build(entry: Any) -> None:
+    """Drop ``build_config`` from a layer dict and the layers nested in it (in place)."""
+    if not isinstance(entry, dict):
+        return
+    entry.pop("build_config", None)
+    config = entry.get("config")
+    if isinstance(config, dict):
+        for key in ("layer", "backward_layer"):
+            _strip_build(config.get(key))
 
 
 def set_input_shape(spec: dict, shape: tuple | list | None) -> dict:
@@ -182,7 +192,7 @@ def _checked_entry(entry: Any) -> dict:
     if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
         raise SpecError(f"A layer must be a Keras layer dict with a 'config', got {entry!r}.")
     entry = copy.deepcopy(entry)
-    entry.pop("build_config", None)
+    _strip_build(entry)
     cat.layer_info(_class(entry))
     problem = _entry_problem(entry)
     if problem:
@@ -458,7 +468,7 @@ def _fmt_shape(shape: tuple) -> str:
 def _probe_entry(entry: dict) -> dict:
     """The entry with what does not affect shapes or counts (names, build state) normalised."""
     entry = copy.deepcopy(entry)
-    entry.pop("build_config", None)
+    _strip_build(entry)
     entry["config"]["name"] = "probe"
     return entry
 
@@ -527,13 +537,13 @@ def _run_layer(entry_json: str, in_shape: tuple, dtype: str) -> _Outcome:
             layer = keras.layers.deserialize(entry)
         except Exception as error:
             return _Outcome(failure="create", detail=(clean_message(error),))
+        pre = _precheck(class_name, config, in_shape)
+        if pre:
+            return pre
         low, high = _expected_rank(layer)
         rank = len(in_shape) + 1
         if (low is not None and rank < low) or (high is not None and rank > high):
             return _Outcome(failure="rank", detail=(low, high))
-        pre = _precheck(class_name, config, in_shape)
-        if pre:
-            return pre
         try:
             out = layer(keras.KerasTensor((None, *in_shape), dtype=dtype))
         except Exception as error:
