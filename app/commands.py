@@ -61,6 +61,21 @@ class ProjectEdit(QUndoCommand):
         self.after = copy.deepcopy(other.after)
         self.select_after = other.select_after
         self.setText(other.text())
-        if self.after == self.before:
+        if _comparable(self.after) == _comparable(self.before):
             self.setObsolete(True)
         return True
+
+
+def _comparable(sections: dict[str, Any]) -> dict[str, Any]:
+    """Sections without the layers' ``build_config`` (a spec edit drops it; it is not a change
+    the user made)."""
+    model = sections.get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("layers"), list):
+        return sections
+    layers = [
+        {key: value for key, value in entry.items() if key != "build_config"}
+        if isinstance(entry, dict)
+        else entry
+        for entry in model["layers"]
+    ]
+    return {**sections, "model": {**model, "layers": layers}}

@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
         self.stack_view.duplicateRequested.connect(self._on_duplicate_requested)
         self.stack_view.currentLayerChanged.connect(self._show_properties)
         self.property_editor.paramEdited.connect(self._on_param_edited)
+        self.property_editor.inputShapeEdited.connect(self._on_input_shape_edited)
 
     def _build_summary(self) -> None:
         page = QWidget(self)
@@ -472,7 +473,8 @@ class MainWindow(QMainWindow):
 
         self.catalog = result
         self.catalog_module = catalog_module
-        self.palette.set_catalog(result.layers, result.categories, category_icon)
+        offered = {name: info for name, info in result.layers.items() if name != "InputLayer"}
+        self.palette.set_catalog(offered, result.categories, category_icon)
         self.property_editor.set_codec(catalog_module)
         self.document.set_catalog(catalog_module)
         self.device_label.setText(f"Device: {result.device}")
@@ -535,20 +537,19 @@ class MainWindow(QMainWindow):
         if not self.document.ready:
             self.property_editor.show_message("Layer parameters appear once TensorFlow is loaded.")
             return
-        if index < 0 or index >= self.document.layer_count():
+        if index < 0 and self.stack_view.list.currentIndex().row() == 0:
             shape = self.document.input_shape()
-            text = (
-                f"Input shape {format_shape(shape)}. It follows the dataset: change the dataset "
-                "(or use “Suggest output layer…”) to change it."
+            source = "the model" if self.document.spec_input_shape() else "the dataset"
+            note = (
+                f"The stack's input: {format_shape(shape)}, from {source}. Loading a dataset "
+                "preview or “Suggest output layer…” sets it; you can also type it here."
                 if shape
-                else "The input shape comes from the dataset."
+                else "Type the sample shape (without the batch size), or load a dataset preview."
             )
-            self.property_editor.show_message(
-                text
-                if index < 0 and self.stack_view.list.currentIndex().isValid()
-                else "Select a layer to edit its parameters.",
-                "Input" if index < 0 and self.stack_view.list.currentIndex().isValid() else "",
-            )
+            self.property_editor.show_input(shape, note)
+            return
+        if index < 0 or index >= self.document.layer_count():
+            self.property_editor.show_message("Select a layer to edit its parameters.")
             return
         entry = self.document.layer_entry(index)
         try:
@@ -589,6 +590,9 @@ class MainWindow(QMainWindow):
     def _on_param_edited(self, index: int, name: str, value: Any, mergeable: bool) -> None:
         if not self.document.set_param(index, name, value, mergeable):
             self._show_properties(index)
+
+    def _on_input_shape_edited(self, shape: Any) -> None:
+        self.document.set_input_shape(list(shape) if shape else None)
 
     def _on_dataset_edited(self, block: dict) -> None:
         self.document.set_dataset(block)
@@ -981,11 +985,6 @@ class MainWindow(QMainWindow):
             return
         self.last_result = result
         self.export_action.setEnabled(getattr(result, "model", None) is not None)
-        record = getattr(result, "record", None)
-        if record is not None:
-            runs = [*self.document.project.get("runs", []), copy.deepcopy(record)]
-            self.document.project["runs"] = runs
-            self.document.changed.emit(frozenset({"runs"}))
         message = getattr(result, "message", "") or "Training finished."
         self.statusBar().showMessage(message, 8000)
 

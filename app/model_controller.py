@@ -197,7 +197,7 @@ class ProjectDocument(QObject):
             merge_key=("param", index, name) if mergeable else None,
         )
 
-    def set_input_shape(self, shape: list) -> bool:
+    def set_input_shape(self, shape: list | None) -> bool:
         return self._model_edit(
             "Set input shape",
             lambda model: self._spec.set_input_shape(model, shape),
@@ -273,6 +273,13 @@ class ProjectDocument(QObject):
         if analysis is None or not analysis.ok:
             return None, None
         return analysis.total_params, analysis.trainable_params
+
+    def spec_input_shape(self) -> tuple | None:
+        """The shape the model itself fixes (its InputLayer), or None."""
+        if self._spec is None:
+            return None
+        shape = self._spec.input_shape(self.project["model"])
+        return tuple(shape) if shape is not None else None
 
     def input_shape(self) -> tuple | None:
         """The stack's input shape: the spec's InputLayer, else the dataset's."""

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 from superqt import QCollapsible
 
-from widgets.param_editors import EDITORS, ParamEditor, create_editor
+from widgets.param_editors import EDITORS, ParamEditor, ShapeEditor, create_editor
 
 
 def _label_text(name: str) -> str:
@@ -161,6 +161,7 @@ class PropertyEditor(QWidget):
     """The selected layer's form, with its title and description above it."""
 
     paramEdited = Signal(int, str, object, bool)
+    inputShapeEdited = Signal(object)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -205,6 +206,30 @@ class PropertyEditor(QWidget):
         self.description.setText(text)
         self.description.show()
 
+    def show_input(self, shape: tuple | None, note: str) -> None:
+        """Edit the stack's input shape (``inputShapeEdited(list)`` on Enter)."""
+        self._clear_form()
+        self._index, self._class_name = -1, "InputLayer"
+        self.title.setText("Input")
+        self.title.show()
+        self.description.setText(note)
+        self.description.show()
+        holder = QWidget()
+        form = QFormLayout(holder)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        param = _InputShapeParam()
+        self.input_editor = ShapeEditor(param, None, holder)
+        self.input_editor.setObjectName("inputShapeEditor")
+        self.input_editor.set_value(list(shape) if shape is not None else None)
+        self.input_editor.valueEdited.connect(self._on_input_edited)
+        label = QLabel("shape", holder)
+        label.setBuddy(self.input_editor)
+        form.addRow(label, self.input_editor)
+        self.scroll.setWidget(holder)
+
+    def _on_input_edited(self, value: Any, _mergeable: bool) -> None:
+        self.inputShapeEdited.emit(value)
+
     def show_layer(self, index: int, info: Any, entry: dict) -> None:
         """Edit body layer ``index`` (its catalog ``info`` and layer dict ``entry``)."""
         config = entry.get("config", {})
@@ -237,6 +262,21 @@ class PropertyEditor(QWidget):
 
     def _clear_form(self) -> None:
         self.form = None
+        self.input_editor: ShapeEditor | None = None
         old = self.scroll.takeWidget()
         if old is not None:
             old.deleteLater()
+
+
+class _InputShapeParam:
+    """The ParamInfo-like description of the input shape field."""
+
+    name = "input_shape"
+    kind = "shape"
+    default = None
+    choices = None
+    minimum = 1
+    maximum = None
+    help = "Sample shape without the batch dimension, e.g. 28, 28, 1"
+    advanced = False
+    optional = True

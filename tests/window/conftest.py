@@ -1,0 +1,37 @@
+"""A real MainWindow per test, created after Keras and the catalog are ready."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.main_window import MainWindow
+from app.settings import AppSettings
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    """``make_window(path=None)`` opens a window on ``path`` (the demo when None) and waits
+    until the background loader filled the palette."""
+    made: list[MainWindow] = []
+
+    def make(path=None, **options) -> MainWindow:
+        settings = AppSettings(tmp_path / f"settings-{len(made)}.ini")
+        window = MainWindow(settings, recovery_dir=tmp_path / "recovery", **options)
+        made.append(window)
+        window.show()
+        with qtbot.waitSignal(window.loader.ready, timeout=90_000):
+            window.start(path)
+        qtbot.waitUntil(lambda: window.document.ready, timeout=5_000)
+        return window
+
+    yield make
+    for window in made:
+        window.controller.shutdown()
+        window.document.undo_stack.setClean()
+        window.close()
+        window.deleteLater()
+
+
+@pytest.fixture
+def window(make_window):
+    return make_window()

@@ -1,0 +1,119 @@
+"""Undo merging, the unsaved-changes question, autosave recovery, opening .h5 files."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtWidgets import QMessageBox
+
+from app.application import display_problem
+from engine.project import load_project
+
+
+def _units(window, index=0):
+    return window.document.layer_entry(index)["config"]["units"]
+
+
+def test_spin_box_steps_merge_into_one_undo_step(qtbot, window):
+    window.stack_view.select_layer(0)
+    spin = window.property_editor.editor("units").spin
+    assert _units(window) == 64
+    for _ in range(5):
+        spin.stepUp()
+    assert _units(window) == 69
+    assert window.document.undo_stack.count() == 1
+    assert window.isWindowModified()
+    assert "[*]" in window.windowTitle()
+    window.document.undo_stack.undo()
+    assert _units(window) == 64
+    assert spin.value() == 64
+    # A different parameter does not merge with it.
+    window.document.undo_stack.redo()
+    window.property_editor.editor("use_bias").check.setChecked(False)
+    assert window.document.undo_stack.count() == 2
+
+
+def test_steps_back_to_the_start_leave_no_undo_step(window):
+    window.stack_view.select_layer(0)
+    spin = window.property_editor.editor("units").spin
+    spin.stepUp()
+    spin.stepDown()
+    assert _units(window) == 64
+    assert window.document.undo_stack.count() == 0
+
+
+def test_bad_value_is_refused_with_a_message(window):
+    window.stack_view.select_layer(1)
+    assert not window.document.set_param(1, "rate", 3.5)
+    assert window.document.layer_entry(1)["config"]["rate"] == 0.2
+    assert "rate" in window.statusBar().currentMessage()
+
+
+def test_closing_with_unsaved_changes_asks(qtbot, window, monkeypatch):
+    asked = []
+
+    def answer(button):
+        def question(*args, **kwargs):
+            asked.append(args[1])
+            return button
+
+        return question
+
+    window.document.insert_layer(0, "Dense")
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Cancel))
+    assert not window.close()
+    assert window.isVisible() and asked == ["Unsaved changes"]
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Discard))
+    assert window.close()
+    assert len(asked) == 2
+
+
+def test_autosave_is_offered_at_next_start(qtbot, make_window, monkeypatch):
+    first = make_window()
+    first.document.insert_layer(0, "Flatten")
+    assert first.autosave()
+    recovered_model = first.document.project["model"]
+    # Simulate a crash: the recovery file stays because the window never closed cleanly.
+    monkeypatch.setattr(
+        QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)
+    )
+    second = make_window()
+    assert second.document.project["model"] == recovered_model
+    assert second.isWindowModified()
+    second.document.undo_stack.setClean()
+    second.close()
+    assert not (second.recovery_dir / "autosave.llproj").exists()
+
+
+def test_open_h5_model_in_the_background(qtbot, window, tmp_path):
+    import keras
+
+    from engine.modelfile import save_model
+
+    model = keras.Sequential(
+        [keras.Input((8,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)]
+    )
+    path = tmp_path / "script_model.h5"
+    save_model(model, path)
+    window.open_path(path, ask=False)
+    qtbot.waitUntil(lambda: window.document.layer_count() == 2, timeout=30_000)
+    assert [row.title for row in window.stack_model.rows()[1:]] == ["Dense 4 · relu", "Dense 1"]
+    assert "script_model.h5" in window.windowTitle()
+    assert window.document.path is None
+
+
+def test_saved_project_is_a_valid_project(window, tmp_path):
+    target = tmp_path / "demo-copy.llproj"
+    assert window._save_to(target)
+    assert load_project(target)["model"] == window.document.project["model"]
+    assert json.loads(target.read_text())["format"] == "layerlab-project"
+
+
+def test_no_display_is_said_plainly(monkeypatch):
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    message = display_problem()
+    assert message and "QT_QPA_PLATFORM=offscreen" in message
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert display_problem() is None
