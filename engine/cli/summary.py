@@ -23,7 +23,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    sys.stdout.write(summary_for_file(args.file))
+    from engine.quiet import silenced_stderr
+
+    # TensorFlow's C++ start-up lines (CUDA probing, oneDNN) would go to fd 2; errors are
+    # raised as LayerLabError and printed by main.py after the redirection ends.
+    with silenced_stderr():
+        text = summary_for_file(args.file)
+    sys.stdout.write(text)
     sys.stdout.flush()
     return 0
 
@@ -33,13 +39,19 @@ def summary_for_file(path: str) -> str:
     from engine.quiet import import_keras
 
     import_keras()
-    from engine.modelfile import load_model_file, summary_text
+    from engine.modelfile import MODEL_SUFFIXES, load_model_file, summary_text
 
     target = Path(path)
-    if target.suffix.lower() in PROJECT_SUFFIXES:
+    suffix = target.suffix.lower()
+    if suffix in PROJECT_SUFFIXES:
         model = _model_from_project(target)
-    else:
+    elif suffix in MODEL_SUFFIXES:
         model = load_model_file(target).model
+    else:
+        raise LayerLabError(
+            f"Cannot summarise {target.name}: give a LayerLab project (.llproj) or a .h5 or "
+            ".keras model file."
+        )
     return summary_text(model)
 
 
