@@ -162,14 +162,14 @@ def check_class_labels(labels: np.ndarray, num_classes: int, where: str) -> None
         if bad.any():
             row = int(np.argmax(bad))
             raise DatasetError(
-                f"The label in {where} row {row} is {values[row]!r}, not a class number.",
+                f"The label in {where} row {row} is {values[row].item()!r}, not a class number.",
                 fix="Class labels must be whole numbers 0 … k-1 (or set the task to regression).",
             )
     outside = (values < 0) | (values >= num_classes)
     if outside.any():
         row = int(np.argmax(outside))
         raise DatasetError(
-            f"The label in {where} row {row} is {values[row]!r}, outside the class range "
+            f"The label in {where} row {row} is {values[row].item()!r}, outside the class range "
             f"0 … {num_classes - 1}.",
             fix="Fix that label, or declare the right number of classes.",
         )
