@@ -161,9 +161,38 @@ def dumps_project(project: dict) -> str:
         if key not in ordered:
             ordered[key] = value
     try:
-        return json.dumps(ordered, indent=2, ensure_ascii=False, default=_plain_json) + "\n"
+        return _pretty(ordered, "") + "\n"
     except (TypeError, ValueError) as error:
         raise ProjectError(f"The project cannot be written as JSON: {error}.") from error
+
+
+def _pretty(value: Any, indent: str) -> str:
+    """JSON indented by two spaces, except that a list of plain values (a shape, a metric
+    list, a loss history) stays on one line."""
+    inner = indent + "  "
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = (
+            f"{inner}{json.dumps(str(key), ensure_ascii=False)}: {_pretty(item, inner)}"
+            for key, item in value.items()
+        )
+        return "{\n" + ",\n".join(items) + f"\n{indent}}}"
+    if isinstance(value, list | tuple):
+        value = [
+            item if _is_plain(item) or isinstance(item, dict | list | tuple) else _plain_json(item)
+            for item in value
+        ]
+        if all(_is_plain(item) for item in value):
+            return json.dumps(value, ensure_ascii=False)
+        return "[\n" + ",\n".join(inner + _pretty(item, inner) for item in value) + f"\n{indent}]"
+    if _is_plain(value):
+        return json.dumps(value, ensure_ascii=False)
+    return _pretty(_plain_json(value), indent)
+
+
+def _is_plain(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
 
 
 def _plain_json(value: Any) -> Any:

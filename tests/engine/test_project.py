@@ -105,11 +105,21 @@ def test_dumps_turns_numpy_values_into_plain_json():
     import numpy as np
 
     project = new_project()
-    project["runs"] = [{"history": {"loss": np.array([0.5, 0.25], dtype="float32")}}]
+    project["runs"] = [
+        {
+            "history": {
+                "loss": np.array([0.5, 0.25], dtype="float32"),
+                "acc": [np.float32(0.5), np.float64(0.75)],
+            }
+        }
+    ]
     project["fit"]["epochs"] = np.int64(3)
-    data = json.loads(dumps_project(project))
+    text = dumps_project(project)
+    assert '"loss": [0.5, 0.25]' in text and '"acc": [0.5, 0.75]' in text
+    data = json.loads(text)
     assert data["runs"][0]["history"]["loss"] == [0.5, 0.25]
     assert data["fit"]["epochs"] == 3
+    assert '"metrics": ["accuracy"]' in text
 
 
 @pytest.mark.parametrize("with_input", [True, False], ids=["built", "unbuilt"])
