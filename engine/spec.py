@@ -529,6 +529,7 @@ def _expected_rank(layer: keras.layers.Layer) -> tuple[int | None, int | None]:
 
 
 def _run_layer(entry_json: str, in_shape: tuple, dtype: str) -> _Outcome:
+    """Build one layer on a symbolic input of ``in_shape`` (batch axis included)."""
     entry = json.loads(entry_json)
     class_name = _class(entry)
     config = entry["config"]
@@ -537,22 +538,24 @@ def _run_layer(entry_json: str, in_shape: tuple, dtype: str) -> _Outcome:
             layer = keras.layers.deserialize(entry)
         except Exception as error:
             return _Outcome(failure="create", detail=(clean_message(error),))
-        pre = _precheck(class_name, config, in_shape)
+        pre = _precheck(class_name, config, in_shape[1:])
         if pre:
             return pre
         low, high = _expected_rank(layer)
-        rank = len(in_shape) + 1
+        if ov.LAYER_CATEGORY.get(class_name) == "Convolution":
+            high = low  # Keras convolutions take no extra batch axes, whatever min_ndim says
+        rank = len(in_shape)
         if (low is not None and rank < low) or (high is not None and rank > high):
             return _Outcome(failure="rank", detail=(low, high))
         try:
-            out = layer(keras.KerasTensor((None, *in_shape), dtype=dtype))
+            out = layer(keras.KerasTensor(in_shape, dtype=dtype))
         except Exception as error:
             return _Outcome(failure="call", detail=(clean_message(error),))
         shape = tuple(out.shape) if hasattr(out, "shape") else None
         if shape is None:
             return _Outcome(failure="call", detail=("the layer gives more than one output",))
         return _Outcome(
-            shape=tuple(None if d is None else int(d) for d in shape[1:]),
+            shape=tuple(None if d is None else int(d) for d in shape),
             params=_count(layer.weights),
             trainable=_count(layer.trainable_weights),
         )
@@ -599,8 +602,9 @@ def _axes(rank: int, config: dict) -> str:
 
 
 def _rank_fix(expected: int, got: tuple) -> str:
-    rank = len(got) + 1
-    dims = [d for d in got]
+    """How to get from ``got`` (batch axis included) to a rank-``expected`` input."""
+    rank = len(got)
+    dims = list(got[1:])
     if rank < expected:
         if None in dims:
             return "add a Reshape before it"
@@ -617,7 +621,7 @@ def _rank_fix(expected: int, got: tuple) -> str:
         return "add a Flatten or a global pooling layer before it"
     if expected == 3 and rank == 4 and None not in dims[1:]:
         return (
-            f"add a Reshape before it (e.g. target_shape ({dims[0]}, {dims[1] * dims[2]})) "
+            f"add a Reshape before it (e.g. target_shape ({dims[0] or -1}, {dims[1] * dims[2]})) "
             "or a TimeDistributed(Flatten)"
         )
     return "add a Reshape, Flatten or global pooling layer before it"
@@ -626,7 +630,7 @@ def _rank_fix(expected: int, got: tuple) -> str:
 def _message(entry: dict, outcome: _Outcome, prev: dict | None, in_shape: tuple) -> str:
     label = _label(entry)
     config = entry.get("config", {})
-    full = (None, *in_shape)
+    full = in_shape
     if prev is None:
         gives = f"the input is {_fmt_shape(full)}"
     else:
@@ -715,6 +719,7 @@ def _analyse(spec: dict, shape_override: tuple | None) -> Analysis:
         return result
     layers = body(spec)
     shape = tuple(shape_override) if shape_override is not None else input_shape(spec)
+    shape = (None, *shape) if shape is not None else None  # from here on: batch axis included
     dtype = _input_dtype(spec)
     failed = False
     prev: dict | None = None
@@ -735,7 +740,7 @@ def _analyse(spec: dict, shape_override: tuple | None) -> Analysis:
             if outcome.failure:
                 row.error = _message(entry, outcome, prev, shape)
             else:
-                row.output_shape = (None, *outcome.shape)
+                row.output_shape = outcome.shape
                 row.params = outcome.params
                 row.trainable_params = outcome.trainable
                 result.total_params += outcome.params
