@@ -21,6 +21,8 @@ import json
 import logging
 import os
 import re
+import shutil
+import tempfile
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -80,7 +82,8 @@ def save_model(model, path: str | os.PathLike) -> None:
     """Save ``model`` as ``.h5`` (no optimizer) or ``.keras``, atomically and verified."""
     target = Path(path)
     suffix = _model_suffix(target)
-    with temporary_sibling(target) as temporary:
+    # Keras recognises only lower-case suffixes: MODEL.H5 is written as .tmp.h5, then renamed.
+    with temporary_sibling(target, suffix=".tmp" + suffix) as temporary:
         try:
             with _quiet_keras_saving():
                 if suffix in H5_SUFFIXES:
@@ -437,8 +440,8 @@ def load_model_file(path: str | os.PathLike) -> LoadedModel:
             f"Cannot open {target.name}: {error.message[:-1]}{where}.", field=error.field
         ) from error
     try:
-        with _quiet_keras_saving():
-            model = keras.saving.load_model(target, compile=False, safe_mode=True)
+        with _quiet_keras_saving(), _keras_readable(target) as readable:
+            model = keras.saving.load_model(readable, compile=False, safe_mode=True)
     except Exception as error:
         raise ModelFileError(
             f"Cannot open {target.name}: Keras could not load the model ({_one_line(error)})."
@@ -446,6 +449,22 @@ def load_model_file(path: str | os.PathLike) -> LoadedModel:
     if isinstance(model, keras.Sequential):
         return LoadedModel(model=model, spec=model.get_config(), editable=True, note="")
     return LoadedModel(model=model, spec=None, editable=False, note=FUNCTIONAL_NOTE)
+
+
+@contextlib.contextmanager
+def _keras_readable(target: Path):
+    """``target``, or a link to it with a lower-case suffix (Keras refuses ``MODEL.H5``)."""
+    suffix = target.suffix.lower()
+    if target.suffix == suffix:
+        yield target
+        return
+    with tempfile.TemporaryDirectory(prefix="layerlab-") as folder:
+        alias = Path(folder) / f"model{suffix}"
+        try:
+            alias.symlink_to(target.resolve())
+        except OSError:
+            shutil.copyfile(target, alias)
+        yield alias
 
 
 # --- summary ---------------------------------------------------------------------------

@@ -77,6 +77,13 @@ def test_save_then_load_keeps_weights_and_config(tmp_path, suffix):
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temporary left
 
 
+def test_upper_case_suffixes_work(tmp_path):
+    model = tiny_sequential()
+    save_model(model, tmp_path / "MODEL.H5")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["MODEL.H5"]
+    assert_same_weights(model, load_model_file(tmp_path / "MODEL.H5").model)
+
+
 def test_model_compiled_with_mse_alias_saved_as_h5_reloads(tmp_path):
     model = tiny_sequential(loss="mse")
     save_model(model, tmp_path / "alias.h5")
