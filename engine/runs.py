@@ -327,6 +327,19 @@ def run_model(project_path: str | os.PathLike | None, run: dict):
     return model
 
 
+def run_dataset(run: dict, progress=None):
+    """The dataset exactly as the run had it (its snapshot's dataset, loss and split)."""
+    from engine.datasets import load_dataset
+
+    snapshot = run.get("snapshot") or {}
+    return load_dataset(
+        snapshot.get("dataset") or {},
+        loss=(snapshot.get("compile") or {}).get("loss"),
+        validation_split=float((snapshot.get("fit") or {}).get("validation_split") or 0.0),
+        progress=progress,
+    )
+
+
 # --- editing -----------------------------------------------------------------------------
 
 
