@@ -308,3 +308,24 @@ def test_runs_must_be_a_list():
     assert refused(project, r"^runs must be a list").field == "runs"
     del project["runs"]
     assert validate_project(project)["runs"] == []
+
+
+def test_project_module_loads_without_keras(tmp_path):
+    """The window reads and writes projects before TensorFlow is loaded."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import sys, engine.project as p\n"
+        f"p.save_project(p.new_project(), {str(tmp_path / 'x.llproj')!r})\n"
+        "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=60,
+    )
+    assert result.stdout.strip() == "[]", result.stderr
