@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import pytest
@@ -312,10 +315,6 @@ def test_runs_must_be_a_list():
 
 def test_project_module_loads_without_keras(tmp_path):
     """The window reads and writes projects before TensorFlow is loaded."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
     script = (
         "import sys, engine.project as p\n"
         f"p.save_project(p.new_project(), {str(tmp_path / 'x.llproj')!r})\n"
