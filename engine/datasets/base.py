@@ -180,6 +180,10 @@ class Dataset:
         args: dict[str, Any] = {"x": x}
         if is_array:
             args.update(y=y, batch_size=batch_size, shuffle=shuffle)
+        else:
+            # The feed shuffles rows itself; Keras's own shuffle would reorder its batches
+            # (PyDataset) or warn (tf.data).
+            args["shuffle"] = False
         val = self.parts.get("validation")
         if val is not None and len(val):
             vx, vy, v_array = val.feed(batch_size, False, seed)

@@ -30,6 +30,12 @@ def _read(path: Path) -> dict[str, np.ndarray]:
         raise DatasetError(f"The file {path} does not exist.", field="path")
     if path.stat().st_size == 0:
         raise DatasetError(f"The file {path} is empty.", field="path")
+    if not zipfile.is_zipfile(path):
+        raise DatasetError(
+            f"{path} is not a readable .npz file (it is not a zip archive of arrays).",
+            field="path",
+            fix="Save it with numpy.savez or numpy.savez_compressed.",
+        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {name: archive[name] for name in archive.files}
