@@ -97,7 +97,10 @@ class _TrainWorker(QObject):
                     )
                 )
         finally:
-            # Hand the worker back to the GUI thread so it is deleted there, then report.
+            # End this thread's event loop (it has not started yet: ``run`` is called from
+            # ``started``, so exec() returns at once), hand the worker back to the GUI thread
+            # so it is deleted there, then report.
+            QThread.currentThread().quit()
             self.moveToThread(QCoreApplication.instance().thread())
             self.done.emit(result)
 
@@ -189,6 +192,7 @@ class TrainingController(QObject):
         if thread is None or worker is None:
             return True
         self.stop()
+        thread.quit()
         if not thread.wait(timeout_ms):
             return False
         # Deliver what the worker queued (its last events, then ``done``) before returning.
