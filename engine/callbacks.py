@@ -200,7 +200,7 @@ class ProgressReporter(keras.callbacks.Callback):
             epoch=self.epoch,
             first_step=self._pending_first,
             losses=tuple(self._pending),
-            logs=dict(self._last_logs),
+            logs=scalar_logs(self._last_logs),
             samples_per_second=rate,
         )
         self._pending = []
@@ -210,7 +210,7 @@ class ProgressReporter(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.flush()
-        logs = {key: float(value) for key, value in (logs or {}).items()}
+        logs = scalar_logs(logs)
         seconds = self.clock.now() - self._epoch_start
         for key, value in logs.items():
             column = self.history.setdefault(key, [math.nan] * self.epochs_completed)
@@ -221,6 +221,23 @@ class ProgressReporter(keras.callbacks.Callback):
         self.epochs_completed = epoch + 1
         self.sink(EpochEnd(epoch=epoch, logs=logs, seconds=seconds))
         self.sink(LogLine(epoch_line(epoch, self.params.get("epochs"), logs, seconds)))
+
+
+def scalar_logs(logs: dict | None) -> dict[str, float]:
+    """Keras logs as floats: a per-class array (F1Score) becomes ``name_0``, ``name_1``, ...;
+    learning rates are rounded to float32's precision (0.001, not 0.0010000000474974513)."""
+    result: dict[str, float] = {}
+    for key, value in (logs or {}).items():
+        array = np.asarray(value, dtype="float64")
+        if array.size == 1:
+            number = float(array.reshape(()))
+            if key.startswith("learning_rate") and math.isfinite(number):
+                number = float(f"{number:.7g}")
+            result[key] = number
+        else:
+            for index, item in enumerate(array.reshape(-1)):
+                result[f"{key}_{index}"] = float(item)
+    return result
 
 
 def epoch_line(epoch: int, epochs: int | None, logs: dict[str, float], seconds: float) -> str:

@@ -48,7 +48,6 @@ _METRICS_FOR_TASK = {
         "auc",
         "precision",
         "recall",
-        "f1_score",
         "categorical_crossentropy",
         "kl_divergence",
     ),

@@ -45,6 +45,7 @@ from engine.callbacks import (
     StopControl,
     StopRequested,
     TrainControl,
+    scalar_logs,
 )
 from engine.compiling import compile_model
 from engine.errors import LayerLabError, TrainingError
@@ -384,7 +385,7 @@ class _Run:
         except StopRequested:
             self.sink(LogLine("Test evaluation stopped.", level="warning"))
             return None
-        test = {key: float(value) for key, value in metrics.items()}
+        test = scalar_logs(metrics)
         self.sink(LogLine("Test: " + " - ".join(f"{k}: {v:.4g}" for k, v in test.items())))
         return test
 
@@ -633,6 +634,11 @@ def explain_failure(error: BaseException, settings: FitSettings | None) -> str:
     ):
         smaller = f" (now {batch}; try {max(1, batch // 2)})" if batch else ""
         return f"Training ran out of memory. Use a smaller batch size{smaller}, or a smaller model."
+    if name == "TBNotInstalledError":
+        return (
+            "The TensorBoard callback needs the tensorboard package: install it "
+            "(pip install tensorboard) or remove the callback."
+        )
     detail = clean_message(error)
     if "label value" in raw and "outside the valid range" in raw:
         return (
