@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -111,9 +112,9 @@ class ScientificSpinBox(QDoubleSpinBox):
             float(stripped)
         except ValueError:
             partial = stripped in {"", ".", "-"} or stripped.lower().endswith(("e", "e-", "e+"))
-            state = self.ValidatorState.Intermediate if partial else self.ValidatorState.Invalid
+            state = QValidator.State.Intermediate if partial else QValidator.State.Invalid
             return state, text, pos
-        return self.ValidatorState.Acceptable, text, pos
+        return QValidator.State.Acceptable, text, pos
 
     def stepBy(self, steps: int) -> None:
         value = self.value()
@@ -314,6 +315,9 @@ class OptionForm(QWidget):
         return box
 
     def _float_editor(self, option: Any) -> QWidget:
+        default = option.default
+        if isinstance(default, float) and 0 < abs(default) < 1e-3:
+            return self._rate_editor(option)
         box = QDoubleSpinBox()
         box.setKeyboardTracking(False)
         decimals = decimals_for(option.default, option.minimum, option.maximum)
@@ -338,6 +342,19 @@ class OptionForm(QWidget):
 
         box.valueChanged.connect(lambda _v: self._emit(option.name))
         self._setters[option.name], self._getters[option.name] = set_value, get_value
+        return box
+
+    def _rate_editor(self, option: Any) -> QWidget:
+        """Tiny positive floats (epsilon 1e-07, learning rates) in scientific notation."""
+        box = ScientificSpinBox()
+        if option.maximum is not None:
+            box.setMaximum(float(option.maximum))
+        box.setValue(float(option.default))
+        self._setters[option.name] = lambda value: box.setValue(
+            float(option.default if value is None else value)
+        )
+        self._getters[option.name] = box.value
+        box.valueChanged.connect(lambda _v: self._emit(option.name))
         return box
 
     def _bool_editor(self, option: Any) -> QWidget:
