@@ -648,8 +648,8 @@ def describe_layer(entry: dict) -> str:
     except SpecError:
         return str(class_name)
     if class_name == "InputLayer":
-        shape = config.get("batch_shape") or []
-        return "Input (" + ", ".join("None" if v is None else str(v) for v in shape[1:]) + ")"
+        dims = ["None" if v is None else str(v) for v in (config.get("batch_shape") or [])[1:]]
+        return "Input (" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
     required = required_params(class_name)
     head: list[str] = [class_name]
     tail: list[str] = []

@@ -196,6 +196,7 @@ def test_describe_layer_gives_one_line_labels():
     )
     assert cat.describe_layer(_entry(L.Conv1D(8, 5, padding="same"))) == "Conv1D 8 5 · same"
     assert cat.describe_layer({"class_name": "Lambda", "config": {}}) == "Lambda"
+    assert cat.describe_layer(cat.default_layer_entry("InputLayer")) == "Input (10,)"
 
 
 def test_unknown_layers_are_refused_with_close_matches():
