@@ -1,0 +1,228 @@
+"""``python main.py train PROJECT [--epochs N] [--out DIR]``: train headless, write the results.
+
+Runs the same ``engine.training.run`` as the window's Train button and prints one line per
+epoch (a progress bar as well when stdout is a terminal). Ctrl-C stops after the current
+batch and still writes the outputs; a second Ctrl-C aborts. Writes into DIR (default
+``<project folder>/out/<project name>``):
+
+- ``model.h5``: the trained model (legacy HDF5, no optimizer; reload with compile=False);
+- ``history.csv``: one row per epoch, an ``epoch`` column (from 1) and Keras's log names;
+- ``metrics.json``: status, message, epochs, duration, device, the last epoch's logs and
+  ``"test"`` metrics when the dataset has a test part.
+
+Exit status: 0 completed or early-stopped, 1 the run failed, 2 bad input (main.py prints the
+message), 130 stopped with Ctrl-C. Imports no Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from engine.errors import LayerLabError
+from engine.events import BatchesEnd, EpochEnd, LogLine, TrainBegin, TrainEnd
+from engine.files import atomic_write_text
+
+BAR_WIDTH = 24
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("project", help="the .llproj project file to train")
+    parser.add_argument(
+        "--epochs", type=int, metavar="N", help="train N epochs instead of the project's"
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="folder for model.h5, history.csv, metrics.json "
+        "(default: <project folder>/out/<project name>)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    # TensorFlow logs CUDA probing and tf.data notices from C++ at "error" level; a headless
+    # run reports its own problems, so keep the terminal to the run's lines.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from engine.quiet import import_keras
+
+    import_keras()
+    from engine.project import load_project
+
+    path = Path(args.project)
+    project = load_project(path)
+    if args.epochs is not None and args.epochs < 1:
+        raise LayerLabError(f"--epochs must be at least 1, got {args.epochs}.")
+    out = Path(args.out) if args.out else path.resolve().parent / "out" / path.stem
+    if out.exists() and not out.is_dir():
+        raise LayerLabError(f"--out {out} is a file, not a folder.")
+
+    from engine import training
+
+    printer = Printer(sys.stdout, sys.stderr, tty=sys.stdout.isatty())
+    control = training.TrainControl()
+    with stop_on_interrupt(control, printer):
+        result = training.run(
+            project,
+            sink=printer,
+            control=control,
+            workdir=path.resolve().parent,
+            epochs=args.epochs,
+        )
+    written = write_outputs(result, out)
+    printer.finish(result, written)
+    if result.status == "failed":
+        return 1
+    if result.status == "stopped":
+        return 130
+    return 0
+
+
+class stop_on_interrupt:
+    """Ctrl-C asks the run to stop (after the current batch); a second one aborts."""
+
+    def __init__(self, control, printer: Printer):
+        self.control = control
+        self.printer = printer
+        self.previous = None
+
+    def _handler(self, signum, frame):
+        self.control.stop()
+        self.printer.note("Stopping after the current batch (Ctrl-C again to abort)…")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
+class Printer:
+    """The sink for the terminal: epoch lines on stdout, a bar on a tty, problems on stderr."""
+
+    def __init__(self, out, err, tty: bool):
+        self.out = out
+        self.err = err
+        self.tty = tty
+        self.epochs = 0
+        self.steps: int | None = None
+        self._bar_shown = False
+
+    def __call__(self, event) -> None:
+        if isinstance(event, TrainBegin):
+            self.epochs, self.steps = event.epochs, event.steps_per_epoch
+            samples = f"{event.samples:,} samples" if event.samples else "samples"
+            self._line(
+                f"Training {samples}, {event.epochs} epochs, batch size {event.batch_size} "
+                f"on {event.device}"
+            )
+        elif isinstance(event, BatchesEnd):
+            if self.tty:
+                self._bar(event)
+        elif isinstance(event, LogLine):
+            if event.level == "info":
+                self._line(event.text)
+            elif event.level == "warning":
+                self._line(f"warning: {event.text}", self.err)
+        elif isinstance(event, EpochEnd | TrainEnd):
+            pass
+
+    def _bar(self, event: BatchesEnd) -> None:
+        done = event.first_step + len(event.losses)
+        loss = event.logs.get("loss", math.nan)
+        if self.steps:
+            filled = int(BAR_WIDTH * done / self.steps)
+            bar = "=" * filled + (">" if filled < BAR_WIDTH else "") + " " * (BAR_WIDTH - filled)
+            where = f"[{bar[:BAR_WIDTH]}] {done}/{self.steps}"
+        else:
+            where = f"step {done}"
+        text = (
+            f"Epoch {event.epoch + 1}/{self.epochs} {where} - loss: {loss:.4g} - "
+            f"{event.samples_per_second:,.0f} samples/s"
+        )
+        self.out.write("\r" + text + "\x1b[K")
+        self.out.flush()
+        self._bar_shown = True
+
+    def _line(self, text: str, stream=None) -> None:
+        if self._bar_shown:
+            self.out.write("\r\x1b[K")
+            self._bar_shown = False
+        stream = stream or self.out
+        stream.write(text + "\n")
+        stream.flush()
+
+    def note(self, text: str) -> None:
+        self._line(text, self.err)
+
+    def finish(self, result, written: list[Path]) -> None:
+        from engine.training import elapsed_text
+
+        if result.status == "failed":
+            self._line(f"layerlab train: {result.message}", self.err)
+        else:
+            self._line(f"{result.message} ({elapsed_text(result.seconds)})")
+        if written:
+            folder = written[0].parent
+            self._line(f"Wrote {', '.join(p.name for p in written)} to {folder}")
+
+
+def write_outputs(result, out: Path) -> list[Path]:
+    """metrics.json always; history.csv and model.h5 unless the run failed."""
+    from engine.training import history_rows
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    if result.status != "failed":
+        if result.model is not None:
+            written.append(_save_model(result.model, out / "model.h5"))
+        rows = history_rows(result.history)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=["epoch", *result.history], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_text(out / "history.csv", buffer.getvalue())
+        written.append(out / "history.csv")
+    metrics = {
+        "status": result.status,
+        "message": result.message,
+        "epochs": result.epochs_completed,
+        "duration_seconds": round(result.seconds, 3),
+        "started_at": result.started_at,
+        "device": result.device,
+        "final": {key: values[-1] for key, values in result.history.items() if values},
+    }
+    if result.test_metrics is not None:
+        metrics["test"] = result.test_metrics
+    text = json.dumps(_json_safe(metrics), indent=2) + "\n"
+    atomic_write_text(out / "metrics.json", text)
+    written.append(out / "metrics.json")
+    return written
+
+
+def _save_model(model, path: Path) -> Path:
+    from engine.modelfile import save_model
+
+    save_model(model, path)
+    return path
+
+
+def _json_safe(value):
+    """NaN/inf become null: JSON has no such numbers."""
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
