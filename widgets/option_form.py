@@ -128,8 +128,8 @@ def ladder_step(value: float, *, up: bool) -> float:
     exponent = math.floor(math.log10(value))
     candidates = [m * 10.0**e for e in (exponent - 1, exponent, exponent + 1) for m in (1, 2, 5)]
     if up:
-        return min(c for c in candidates if c > value * (1 + 1e-9))
-    return max(c for c in candidates if c < value * (1 - 1e-9))
+        return min(c for c in candidates if c > value * (1 + 1e-6))
+    return max(c for c in candidates if c < value * (1 - 1e-6))
 
 
 class _ColumnsButton(QToolButton):
