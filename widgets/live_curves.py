@@ -184,7 +184,6 @@ class LiveCurves(QWidget):
         item = plot.getPlotItem()
         item.setTitle(title, color=foreground)
         item.setLabel("bottom", "epoch")
-        item.showGrid(x=True, y=True, alpha=0.2)
         item.addLegend(offset=(-10, 10))
         for axis in ("left", "bottom"):
             item.getAxis(axis).setPen(foreground)

@@ -1,0 +1,268 @@
+"""Bench: training through the GUI bridge is as fast as a plain ``model.fit``, and the window
+stays responsive while it runs (offscreen).
+
+Model 784-256-256-10 (relu, softmax), Adam, sparse categorical cross-entropy + accuracy,
+60,000 x 784 float32 random inputs, batch 128, no validation. Rounds alternate
+
+- plain: ``model.fit`` on the same arrays, batch size and shuffling, in this process;
+- bridged: ``TrainingController.start`` (the real ``engine.training.run`` in a QThread) with
+  LiveCurves + TrainProgress + LogView shown and fed every event, while a 10 ms precise
+  QTimer in the GUI thread records how late it fires.
+
+Throughput compares epoch times (the first epoch of every fit is dropped: it traces the
+graph); alternating rounds spreads out the machine's drift. Targets: bridged / plain >= 0.97;
+timer lateness p99 <= 16 ms, max <= 50 ms.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_gui_training.py [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Slot
+from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+
+from engine.events import EpochEnd, TrainBegin, TrainEnd
+from engine.quiet import import_keras
+
+SAMPLES, FEATURES, CLASSES, BATCH = 60_000, 784, 10, 128
+TARGET_RATIO, TARGET_P99_MS, TARGET_MAX_MS = 0.97, 16.0, 50.0
+
+
+def make_project(npz: Path, epochs: int) -> dict:
+    keras = import_keras()
+    model = keras.Sequential(
+        [
+            keras.Input((FEATURES,)),
+            keras.layers.Dense(256, activation="relu"),
+            keras.layers.Dense(256, activation="relu"),
+            keras.layers.Dense(CLASSES, activation="softmax"),
+        ]
+    )
+    return {
+        "format": "layerlab-project",
+        "version": 1,
+        "model": model.get_config(),
+        "dataset": {"source": "npz", "path": str(npz)},
+        "compile": {
+            "optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.001}},
+            "loss": "sparse_categorical_crossentropy",
+            "metrics": ["accuracy"],
+        },
+        "fit": {
+            "epochs": epochs,
+            "batch_size": BATCH,
+            "validation_split": 0.0,
+            "shuffle": True,
+            "seed": None,
+            "class_weight": None,
+            "callbacks": [],
+        },
+        "runs": [],
+    }
+
+
+def plain_fit_epoch_times(project: dict, dataset, epochs: int) -> list[float]:
+    """``model.fit`` as a script would write it; seconds of each epoch after the first."""
+    keras = import_keras()
+    from engine.compiling import compile_model
+
+    keras.backend.clear_session()
+    model = keras.Sequential.from_config(project["model"])
+    compile_model(model, project["compile"])
+    arguments = dataset.fit_arguments(BATCH, True, None)
+    times: list[float] = []
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            times.append(time.perf_counter() - self.start)
+
+    model.fit(**arguments, epochs=epochs, callbacks=[EpochTimer()], verbose=0)
+    return times[1:]
+
+
+class LatenessProbe(QObject):
+    """A 10 ms precise timer; records how late each tick fires while ``active``."""
+
+    def __init__(self):
+        super().__init__()
+        self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self.tick)
+        self.lateness_ms: list[float] = []
+        self.active = False
+        self._last = None
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    @Slot()
+    def tick(self) -> None:
+        now = time.perf_counter()
+        if self.active and self._last is not None:
+            self.lateness_ms.append(max(0.0, (now - self._last) * 1000 - 10.0))
+        self._last = now
+
+
+class TrainingPanel(QWidget):
+    """The training side of the window: curves, progress and log, fed by the controller."""
+
+    def __init__(self, controller, probe: LatenessProbe):
+        super().__init__()
+        from widgets.live_curves import LiveCurves
+        from widgets.log_view import LogView
+        from widgets.train_progress import TrainProgress
+
+        self.curves, self.progress, self.log = LiveCurves(), TrainProgress(), LogView()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.curves, 3)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.log, 1)
+        self.probe = probe
+        self.epoch_seconds: list[float] = []
+        self.result = None
+        self.gui_cpu = self.wall = 0.0
+        controller.event.connect(self.on_event)
+        controller.finished.connect(self.on_finished)
+
+    @Slot(object)
+    def on_event(self, event) -> None:
+        self.curves.on_event(event)
+        self.progress.on_event(event)
+        self.log.on_event(event)
+        if isinstance(event, TrainBegin):
+            self.probe.active = True
+        elif isinstance(event, EpochEnd):
+            self.epoch_seconds.append(event.seconds)
+        elif isinstance(event, TrainEnd):
+            self.probe.active = False
+
+    @Slot(object)
+    def on_finished(self, result) -> None:
+        self.result = result
+
+
+def idle_lateness(probe: LatenessProbe, seconds: float) -> list[float]:
+    """The timer's lateness with nothing training: the floor this machine's load sets."""
+    probe.lateness_ms = []
+    probe.active = True
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+    probe.active = False
+    floor, probe.lateness_ms = probe.lateness_ms, []
+    return floor
+
+
+def bridged_epoch_times(controller, panel, project, dataset) -> list[float]:
+    """Epoch seconds after the first of one run through the controller; adds the GUI
+    thread's CPU seconds and the run's wall seconds to ``panel.gui_cpu``/``panel.wall``."""
+    panel.epoch_seconds = []
+    loop = QEventLoop()
+    controller.finished.connect(loop.quit)
+    wall, cpu = time.perf_counter(), time.thread_time()
+    controller.start(project, dataset=dataset)
+    loop.exec()
+    panel.gui_cpu += time.thread_time() - cpu
+    panel.wall += time.perf_counter() - wall
+    controller.finished.disconnect(loop.quit)
+    if panel.result is None or panel.result.status != "completed":
+        raise SystemExit(f"bridged run did not complete: {panel.result}")
+    return panel.epoch_seconds[1:]
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    return float(np.percentile(np.asarray(values), fraction * 100)) if values else float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="plain/bridged pairs (3)")
+    parser.add_argument("--epochs", type=int, default=4, help="epochs per fit (4)")
+    args = parser.parse_args()
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    import_keras()
+    from app.training_controller import TrainingController
+    from engine.datasets import load_dataset
+
+    rng = np.random.default_rng(0)
+    folder = Path(tempfile.mkdtemp(prefix="layerlab-bench-"))
+    npz = folder / "mnist_sized.npz"
+    x = rng.random((SAMPLES, FEATURES), dtype=np.float32)
+    y = rng.integers(0, CLASSES, SAMPLES).astype("int64")
+    np.savez(npz, x_train=x, y_train=y)
+    del x, y
+    project = make_project(npz, args.epochs)
+    dataset = load_dataset(project["dataset"], loss=project["compile"]["loss"])
+
+    probe = LatenessProbe()
+    controller = TrainingController()
+    panel = TrainingPanel(controller, probe)
+    panel.resize(1200, 900)
+    panel.show()
+    probe.start()
+    floor = idle_lateness(probe, 3.0)
+
+    plain, bridged = [], []
+    for round_index in range(args.rounds):
+        plain_times = plain_fit_epoch_times(project, dataset, args.epochs)
+        app.processEvents()
+        bridged_times = bridged_epoch_times(controller, panel, project, dataset)
+        plain += plain_times
+        bridged += bridged_times
+        print(
+            f"round {round_index + 1}: plain epochs {', '.join(f'{t:.2f}' for t in plain_times)} s;"
+            f" bridged epochs {', '.join(f'{t:.2f}' for t in bridged_times)} s",
+            flush=True,
+        )
+    controller.shutdown()
+    probe.timer.stop()
+
+    plain_rate = SAMPLES / statistics.median(plain)
+    bridged_rate = SAMPLES / statistics.median(bridged)
+    ratio = bridged_rate / plain_rate
+    lateness = probe.lateness_ms
+    p99, worst = percentile(lateness, 0.99), max(lateness, default=float("nan"))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"device: {panel.result.device}; load average {load:.1f} on {os.cpu_count()} CPUs")
+    print(f"plain model.fit : {plain_rate:,.0f} samples/s (median of {len(plain)} epochs)")
+    print(f"through the GUI : {bridged_rate:,.0f} samples/s (median of {len(bridged)} epochs)")
+    print(f"throughput ratio: {ratio:.3f}  (target >= {TARGET_RATIO})")
+    print(
+        f"GUI timer lateness over {len(lateness)} ticks: p50 {percentile(lateness, 0.5):.1f} ms, "
+        f"p99 {p99:.1f} ms, max {worst:.1f} ms  "
+        f"(targets p99 <= {TARGET_P99_MS:.0f} ms, max <= {TARGET_MAX_MS:.0f} ms)"
+    )
+    print(
+        f"  idle floor (no training, 3 s): p99 {percentile(floor, 0.99):.1f} ms, "
+        f"max {max(floor, default=float('nan')):.1f} ms"
+    )
+    print(
+        f"GUI thread CPU while bridged runs trained: {panel.gui_cpu:.2f} s of {panel.wall:.1f} s"
+        f" ({100 * panel.gui_cpu / panel.wall:.1f} %)"
+    )
+    passed = ratio >= TARGET_RATIO and p99 <= TARGET_P99_MS and worst <= TARGET_MAX_MS
+    print("PASS" if passed else "FAIL")
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
