@@ -35,12 +35,54 @@ def load_catalog() -> LoadedCatalog:
 
     layers = catalog_module.catalog()
     categories = list(catalog_module.categories())
+    training = training_choices()
     return LoadedCatalog(
         layers=layers,
         categories=categories,
         seconds=time.perf_counter() - started,
         device=_device_name(),
+        extra={"training": training},
     )
+
+
+NOT_LOSSES = frozenset({"get", "serialize", "deserialize", "ctc"})
+
+
+def training_choices() -> dict[str, Any]:
+    """What Keras offers the training panel: optimizers with their default ``get_config()``,
+    loss names and metric names (from ``keras.optimizers``/``keras.losses``/``engine``)."""
+    import keras
+
+    from engine import compiling
+    from engine.catalog import to_json
+    from engine.project import WRAPPING_OPTIMIZERS
+
+    optimizers: dict[str, dict] = {}
+    for name in sorted(dir(keras.optimizers), key=str.lower):
+        cls = getattr(keras.optimizers, name)
+        if not isinstance(cls, type) or not issubclass(cls, keras.optimizers.Optimizer):
+            continue
+        if name in WRAPPING_OPTIMIZERS:
+            continue
+        try:
+            optimizers[name] = to_json(cls().get_config())
+        except Exception:  # an optimizer that needs arguments is simply not offered
+            continue
+    losses = [
+        name
+        for name in dir(keras.losses)
+        if not name.startswith("_")
+        and not name[0].isupper()
+        and name not in NOT_LOSSES
+        and callable(getattr(keras.losses, name))
+    ]
+    metrics: list[str] = []
+    for task in ("binary", "multiclass", "regression"):
+        for loss in (None, "categorical_crossentropy"):
+            for metric in compiling.metric_choices(task, loss):
+                if metric not in metrics:
+                    metrics.append(metric)
+    return {"optimizers": optimizers, "losses": losses, "metrics": metrics}
 
 
 def _device_name() -> str:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QFontDatabase, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -57,6 +57,7 @@ TEMPLATE_DIR = resources_dir() / "templates"
 MODEL_SUFFIXES = (".h5", ".keras")
 OPENABLE_SUFFIXES = (PROJECT_SUFFIX, *MODEL_SUFFIXES)
 AUTOSAVE_MS = 120_000
+OVERLAY_COLORS = ("#8e44ad", "#16a085", "#d35400", "#2c3e50", "#c0392b", "#7f8c8d")
 
 _icon_cache: dict[str, QIcon] = {}
 
@@ -86,7 +87,10 @@ def template_title(path: Path) -> str:
 
 
 class MainWindow(QMainWindow):
-    """LayerLab's one window. ``start(path)`` opens the first project and loads Keras."""
+    """LayerLab's one window. ``start(path)`` opens the first project and loads Keras;
+    ``catalogReady`` fires once the palette is filled and layer edits work."""
+
+    catalogReady = Signal(object)
 
     def __init__(
         self,
@@ -236,6 +240,8 @@ class MainWindow(QMainWindow):
         from app.training_controller import TrainingController
         from widgets.dataset_panel import DatasetPanel
         from widgets.live_curves import LiveCurves
+        from widgets.log_view import LogView
+        from widgets.train_progress import TrainProgress
 
         self.docks: dict[str, QDockWidget] = {}
         self.controller = controller or TrainingController(self)
@@ -248,26 +254,22 @@ class MainWindow(QMainWindow):
         self.dataset_panel.previewRequested.connect(self._on_preview_requested)
         dataset_dock = self._add_dock("Dataset", "datasetDock", self.dataset_panel, right)
 
-        self.training_panel = self._optional_training_panel()
-        if self.training_panel is not None:
-            training_dock = self._add_dock("Training", "trainingDock", self.training_panel, right)
-            self.tabifyDockWidget(dataset_dock, training_dock)
-            training_dock.raise_()
+        self.training_panel = self._make_training_panel()
+        training_dock = self._add_dock("Training", "trainingDock", self.training_panel, right)
+        self.tabifyDockWidget(dataset_dock, training_dock)
+        training_dock.raise_()
 
         self.curves = LiveCurves(self)
         curves_dock = self._add_dock("Curves", "curvesDock", self.curves, bottom)
-        self.progress = self._optional_widget("widgets.train_progress", "TrainProgress")
-        if self.progress is not None:
-            progress_dock = self._add_dock("Progress", "progressDock", self.progress, bottom)
-            self.splitDockWidget(curves_dock, progress_dock, Qt.Orientation.Horizontal)
-        self.log_view = self._optional_widget("widgets.log_view", "LogView")
-        if self.log_view is not None:
-            log_dock = self._add_dock("Log", "logDock", self.log_view, bottom)
-            self.tabifyDockWidget(curves_dock, log_dock)
-        self.runs_panel = self._optional_runs_panel()
-        if self.runs_panel is not None:
-            runs_dock = self._add_dock("Runs", "runsDock", self.runs_panel, bottom)
-            self.tabifyDockWidget(curves_dock, runs_dock)
+        self.progress = TrainProgress(self)
+        progress_dock = self._add_dock("Progress", "progressDock", self.progress, bottom)
+        self.splitDockWidget(curves_dock, progress_dock, Qt.Orientation.Horizontal)
+        self.log_view = LogView(self)
+        log_dock = self._add_dock("Log", "logDock", self.log_view, bottom)
+        self.tabifyDockWidget(curves_dock, log_dock)
+        self.runs_panel = self._make_runs_panel()
+        runs_dock = self._add_dock("Runs", "runsDock", self.runs_panel, bottom)
+        self.tabifyDockWidget(curves_dock, runs_dock)
         curves_dock.raise_()
 
         self.controller.event.connect(self._on_train_event)
@@ -276,27 +278,28 @@ class MainWindow(QMainWindow):
         self.controller.runningChanged.connect(self._on_running_changed)
         self.controller.pausedChanged.connect(self._on_paused_changed)
 
-    def _optional_widget(self, module_name: str, class_name: str) -> QWidget | None:
-        import importlib
+    def _make_training_panel(self) -> QWidget:
+        from widgets.training_panel import TrainingPanel
 
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            return None
-        return getattr(module, class_name)(self)
-
-    def _optional_training_panel(self) -> QWidget | None:
-        panel = self._optional_widget("widgets.training_panel", "TrainingPanel")
-        if panel is None:
-            return None
+        panel = TrainingPanel(self)
         panel.settingsEdited.connect(self._on_training_edited)
-        panel.trainButton.clicked.connect(self.train)
-        panel.pauseButton.clicked.connect(self.toggle_pause)
-        panel.stopButton.clicked.connect(self.stop_training)
+        panel.trainRequested.connect(self.train)
+        panel.pauseRequested.connect(self.controller.pause)
+        panel.resumeRequested.connect(self.controller.resume)
+        panel.stopRequested.connect(self.stop_training)
         return panel
 
-    def _optional_runs_panel(self) -> QWidget | None:
-        return None
+    def _make_runs_panel(self) -> QWidget:
+        from app.runs_panel import RunsPanel
+
+        panel = RunsPanel(self)
+        panel.set_curves_widget(self.curves)
+        panel.projectEdited.connect(self._on_runs_edited)
+        panel.restoreRequested.connect(self.restore_run)
+        panel.rerunRequested.connect(self._on_rerun_requested)
+        panel.overlayRequested.connect(self._on_overlays_requested)
+        panel.statusMessage.connect(self._show_problem)
+        return panel
 
     def _build_actions(self) -> None:
         style = self.style()
@@ -434,12 +437,11 @@ class MainWindow(QMainWindow):
             dock for name, dock in self.docks.items() if name in ("curvesDock", "progressDock")
         ]
         self.resizeDocks(bottom, [250] * len(bottom), Qt.Orientation.Vertical)
-        if "progressDock" in self.docks:
-            self.resizeDocks(
-                [self.docks["curvesDock"], self.docks["progressDock"]],
-                [900, 300],
-                Qt.Orientation.Horizontal,
-            )
+        self.resizeDocks(
+            [self.docks["curvesDock"], self.docks["progressDock"]],
+            [900, 300],
+            Qt.Orientation.Horizontal,
+        )
         self.resizeDocks([self.docks["datasetDock"]], [400], Qt.Orientation.Horizontal)
 
     def _restore_layout(self) -> None:
@@ -478,11 +480,34 @@ class MainWindow(QMainWindow):
         self.property_editor.set_codec(catalog_module)
         self.document.set_catalog(catalog_module)
         self.device_label.setText(f"Device: {result.device}")
+        training = result.extra.get("training")
+        if training:
+            self.training_panel.set_choices(
+                training["optimizers"],
+                training["losses"],
+                training["metrics"],
+                self._offered_callbacks(),
+            )
+            self.training_panel.set_settings(
+                copy.deepcopy(self.document.project["compile"]),
+                copy.deepcopy(self.document.project["fit"]),
+            )
         self.statusBar().showMessage(f"Ready — TensorFlow loaded in {result.seconds:.1f} s", 5000)
         pending, self._pending_path = self._pending_path, None
         if pending is not None:
             self.open_path(pending, ask=False)
         self._show_properties(self.stack_view.current_layer())
+        self.catalogReady.emit(result)
+
+    @staticmethod
+    def _offered_callbacks() -> dict[str, dict]:
+        """The callbacks a project may hold (engine.project's allowlist) with their defaults."""
+        from engine.project import ALLOWED_CALLBACKS
+        from widgets.training_panel import KERAS_CALLBACK_DEFAULTS
+
+        return {
+            name: copy.deepcopy(KERAS_CALLBACK_DEFAULTS.get(name, {})) for name in ALLOWED_CALLBACKS
+        }
 
     def _on_keras_failed(self, message: str) -> None:
         self.palette.set_loading(message)
@@ -512,7 +537,9 @@ class MainWindow(QMainWindow):
                 self._refresh_summary()
         if "dataset" in sections:
             self.dataset_panel.set_block(copy.deepcopy(self.document.project["dataset"]))
-        if ({"compile", "fit"} & set(sections)) and self.training_panel is not None:
+        if "runs" in sections:
+            self.runs_panel.set_project(self.document.project, self.document.path)
+        if {"compile", "fit"} & set(sections):
             self.training_panel.set_settings(
                 copy.deepcopy(self.document.project["compile"]),
                 copy.deepcopy(self.document.project["fit"]),
@@ -621,6 +648,7 @@ class MainWindow(QMainWindow):
 
     def _on_path_changed(self, _path) -> None:
         self._update_title()
+        self.runs_panel.set_project(self.document.project, self.document.path)
 
     # ------------------------------------------------------------------ files
     def maybe_save(self) -> bool:
@@ -774,8 +802,14 @@ class MainWindow(QMainWindow):
         return self._save_to(path)
 
     def _save_to(self, path: Path) -> bool:
+        from engine.runs import place_run_files
+
         try:
-            save_project(self.document.project, path)
+            project = self.document.project
+            if project.get("runs"):
+                project = place_run_files(project, path, self.document.path)
+            save_project(project, path)
+            self.document.project["runs"] = project.get("runs", [])
         except (LayerLabError, OSError) as error:
             QMessageBox.warning(self, "Cannot save", f"Cannot save {path.name}: {error}")
             return False
@@ -957,9 +991,12 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, "Train", "Add layers to the model first.")
             return
         self.curves.clear()
-        if self.progress is not None and hasattr(self.progress, "clear"):
-            self.progress.clear()
+        self.progress.reset()
         self.controller.start(copy.deepcopy(self.document.project))
+
+    def train_button(self):
+        """The Train control a user presses: the training panel's button, else the toolbar's."""
+        return self.training_panel.train_button
 
     def toggle_pause(self) -> None:
         if self.controller.is_paused():
@@ -972,10 +1009,8 @@ class MainWindow(QMainWindow):
 
     def _on_train_event(self, event: Any) -> None:
         self.curves.on_event(event)
-        if self.progress is not None:
-            self.progress.on_event(event)
-        if self.log_view is not None:
-            self.log_view.on_event(event)
+        self.progress.on_event(event)
+        self.log_view.on_event(event)
         device = getattr(event, "device", None)
         if device:
             self.device_label.setText(f"Device: {device}")
@@ -987,6 +1022,7 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(getattr(result, "model", None) is not None)
         message = getattr(result, "message", "") or "Training finished."
         self.statusBar().showMessage(message, 8000)
+        self._record_run(result)
 
     def _on_train_errored(self, message: str) -> None:
         QMessageBox.critical(self, "Training failed", message)
@@ -995,18 +1031,63 @@ class MainWindow(QMainWindow):
         self.train_action.setEnabled(not running)
         self.pause_action.setEnabled(running)
         self.stop_action.setEnabled(running)
-        if self.training_panel is not None:
-            self.training_panel.trainButton.setEnabled(not running)
-            self.training_panel.pauseButton.setEnabled(running)
-            self.training_panel.stopButton.setEnabled(running)
+        self.training_panel.set_running(running, self.controller.is_paused())
         self.statusBar().showMessage(
             "Training…" if running else "Training ended", 0 if running else 5000
         )
 
     def _on_paused_changed(self, paused: bool) -> None:
         self.pause_action.setText("&Resume" if paused else "&Pause")
-        if self.training_panel is not None:
-            self.training_panel.pauseButton.setText("Resume" if paused else "Pause")
+        self.progress.set_paused(paused)
+        self.training_panel.set_running(self.controller.is_running(), paused)
+
+    # ------------------------------------------------------------------ runs
+    def _record_run(self, result: Any) -> None:
+        """Record a finished run in the project; its weights are written in the background."""
+        from engine.runs import record_run
+
+        project = copy.deepcopy(self.document.project)
+        path = self.document.path
+        task = BackgroundTask(lambda: record_run(project, result, path), self)
+        task.done.connect(self._on_run_recorded)
+        task.failed.connect(self._on_run_record_failed)
+        self._start_task(task)
+
+    def _on_run_recorded(self, recorded: tuple[dict, dict]) -> None:
+        self._forget_task(self.sender())
+        _project, run = recorded
+        self.document.replace_runs([*self.document.project.get("runs", []), run])
+        self.runs_panel.table.select_runs([run["id"]])
+
+    def _on_run_record_failed(self, message: str) -> None:
+        self._forget_task(self.sender())
+        QMessageBox.warning(self, "Run not recorded", message)
+
+    def _on_runs_edited(self, project: dict) -> None:
+        self.document.replace_runs(project.get("runs", []))
+
+    def restore_run(self, run: dict) -> bool:
+        """Make the run's model, dataset and training settings the current ones (undoable)."""
+        snapshot = run.get("snapshot") or {}
+        sections = {
+            key: copy.deepcopy(snapshot[key])
+            for key in ("model", "dataset", "compile", "fit")
+            if key in snapshot
+        }
+        if not sections:
+            return False
+        self.document.edit(f"Restore {run.get('name', 'run')}", sections, select_after=0)
+        return True
+
+    def _on_rerun_requested(self, run: dict) -> None:
+        self.restore_run(run)
+        self.train()
+
+    def _on_overlays_requested(self, overlays: list) -> None:
+        self.curves.clear_overlays()
+        for number, (key, label, history) in enumerate(overlays):
+            color = OVERLAY_COLORS[number % len(OVERLAY_COLORS)]
+            self.curves.add_overlay(key, label, history, color)
 
     # ------------------------------------------------------------------ autosave / recovery
     def _recovery_files(self) -> tuple[Path, Path]:
@@ -1070,6 +1151,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Stopping the training run…")
             QApplication.processEvents()
         self.controller.shutdown()
+        self.runs_panel.shutdown()
         for task in list(self._tasks):
             task.wait()
         self.loader.wait()

@@ -219,6 +219,13 @@ class ProjectDocument(QObject):
             merge_key=("training",),
         )
 
+    def replace_runs(self, runs: list[dict]) -> None:
+        """Runs recorded, renamed or deleted: not an undo step (their files already changed),
+        but the project is modified until saved."""
+        self.project["runs"] = copy.deepcopy(runs)
+        self.undo_stack.resetClean()
+        self.changed.emit(frozenset({"runs"}))
+
     # Display ----------------------------------------------------------------------------
     def stack_rows(self) -> list[StackRow]:
         """The input row and one row per body layer, from the latest analysis."""

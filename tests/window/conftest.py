@@ -19,9 +19,9 @@ def make_window(qtbot, tmp_path):
         window = MainWindow(settings, recovery_dir=tmp_path / "recovery", **options)
         made.append(window)
         window.show()
-        with qtbot.waitSignal(window.loader.ready, timeout=90_000):
+        with qtbot.waitSignal(window.catalogReady, timeout=90_000):
             window.start(path)
-        qtbot.waitUntil(lambda: window.document.ready, timeout=5_000)
+        assert window.document.ready
         return window
 
     yield make
