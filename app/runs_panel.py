@@ -153,6 +153,7 @@ class RunsPanel(QWidget):
         self.splitter.addWidget(self.evaluation)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([180, 420])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.splitter, 1)

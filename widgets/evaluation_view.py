@@ -147,7 +147,7 @@ class EvaluationView(QWidget):
         self.gallery.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.gallery.setIconSize(pg.QtCore.QSize(THUMBNAIL, THUMBNAIL))
         self.gallery.verticalHeader().setDefaultSectionSize(THUMBNAIL + 4)
-        self.gallery.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.gallery.horizontalHeader().setStretchLastSection(True)
         self.gallery.verticalHeader().setVisible(False)
 
         self.predict_page = QWidget()
@@ -326,6 +326,14 @@ class EvaluationView(QWidget):
         self.gallery.setHorizontalHeaderLabels(
             ["sample", "true", "predicted", "error" if regression else "confidence", "#"]
         )
+        images = bool(items) and getattr(items[0].sample, "kind", "") == "image"
+        header = self.gallery.horizontalHeader()
+        if images:
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
+            self.gallery.setColumnWidth(0, THUMBNAIL + 12)
+        else:
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+            self.gallery.setColumnWidth(0, max(320, self.gallery.width() // 2))
         for row, item in enumerate(items):
             sample = item.sample
             cell = QTableWidgetItem()

@@ -166,3 +166,32 @@ def test_raw_input_parsing():
     assert parse_raw_input("a great film") == "a great film"
     assert parse_raw_input("   ") is None
     assert np.allclose(parse_raw_input("1 2\n3"), [1, 2, 3])
+
+
+def test_regression_views_and_overfitting_hint_in_the_row(qtbot):
+    from widgets.evaluation_view import EvaluationView
+
+    view = EvaluationView()
+    qtbot.addWidget(view)
+    t = np.linspace(0, 10, 200)
+    stats = evaluation.regression_stats(t, t + np.sin(t), baseline_mae=1.5)
+    result = evaluation.Evaluation(
+        task="regression", metrics={"loss": 0.5}, samples=200, regression=stats
+    )
+    view.show_evaluation(result, "Run 9")
+    assert view.page_titles() == [
+        "Predicted vs true",
+        "Residuals",
+        "Gallery",
+        "Predict",
+    ]
+    assert "naive baseline MAE 1.5" in view.summary.text()
+    xs, ys = view.identity_line.getData()
+    assert list(xs) == list(ys)  # the y = x line
+    assert view.residual_bars is not None
+    model = RunTableModel()
+    hint = {"epoch": 4, "epochs_rising": 6, "message": "Overfitting: val_loss has risen"}
+    model.set_runs([{"id": "a", "name": "Run 1", "overfitting": hint, "status": "completed"}], {})
+    cell = model.index(0, model.columns().index("Hint"))
+    assert model.data(cell) == "⚠ overfitting after epoch 5"
+    assert model.data(cell, Qt.ItemDataRole.ToolTipRole) == hint["message"]
