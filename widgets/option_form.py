@@ -165,16 +165,22 @@ class _ColumnsButton(QToolButton):
         self._rebuild()
 
     def _rebuild(self) -> None:
-        self._menu.clear()
         names = self._columns + [c for c in self._picked if c not in self._columns]
-        if not names:
-            action = self._menu.addAction("Choose a file first to list its columns")
-            action.setEnabled(False)
-        for name in names:
-            action = self._menu.addAction(name)
-            action.setCheckable(True)
-            action.setChecked(name in self._picked)
-            action.toggled.connect(self._on_toggled)
+        actions = [a for a in self._menu.actions() if a.isCheckable()]
+        if [a.text() for a in actions] != names or (not names and not self._menu.actions()):
+            self._menu.clear()
+            if not names:
+                action = self._menu.addAction("Choose a file first to list its columns")
+                action.setEnabled(False)
+            for name in names:
+                action = self._menu.addAction(name)
+                action.setCheckable(True)
+                action.toggled.connect(self._on_toggled)
+            actions = [a for a in self._menu.actions() if a.isCheckable()]
+        for action in actions:
+            action.blockSignals(True)
+            action.setChecked(action.text() in self._picked)
+            action.blockSignals(False)
         self._update_text()
 
     def _on_toggled(self) -> None:
