@@ -247,7 +247,8 @@ def find_run(project: dict, key: str | None = None) -> dict:
     runs = project.get("runs") or []
     if not runs:
         raise ProjectError(
-            "This project has no recorded runs yet.", fix="Train it first (python main.py train)."
+            "This project has no recorded runs yet.",
+            fix="Train it in the LayerLab window; every run there is recorded in the project.",
         )
     if key is None:
         return runs[-1]
