@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import json
 import math
 import re
@@ -578,7 +579,8 @@ def _precheck(class_name: str, config: dict, in_shape: tuple) -> _Outcome | None
 
 def _analyse_layer(entry: dict, in_shape: tuple, dtype: str) -> _Outcome:
     entry_json = json.dumps(_probe_entry(entry), sort_keys=True)
-    key = (in_shape, dtype, entry_json)
+    # A digest keeps the cache small (configs run to kilobytes); SHA-256 makes clashes moot.
+    key = (in_shape, dtype, hashlib.sha256(entry_json.encode()).digest())
     with _LOCK:
         hit = _CACHE.get(key)
         if hit is not None:
