@@ -84,8 +84,8 @@ class _TrainWorker(QObject):
         except BaseException as error:  # the thread must never die with an exception
             message = _plain_message(error)
             details = "".join(traceback.format_exception(error)).rstrip()
-            self.event.emit(LogLine(message, "error"))
             self.event.emit(LogLine(details, "error"))
+            self.event.emit(LogLine(message, "error"))
             self.errored.emit(message)
             if not self._sent_train_end:
                 self._emit_event(
@@ -185,8 +185,11 @@ class TrainingController(QObject):
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop any run and join its thread (for ``closeEvent``); False if it did not end.
 
-        On False the thread is still running; it stays referenced (so Qt never destroys
-        a running QThread) and is cleaned up when it finishes.
+        Stop takes effect after the current batch, so this normally returns within a second.
+        On False the thread is still running and the controller still owns it: keep the
+        controller alive (e.g. ignore the close event and try again), because destroying a
+        running QThread aborts the process. The run's last events and ``finished`` are
+        delivered before this returns True.
         """
         thread, worker = self._thread, self._worker
         if thread is None or worker is None:

@@ -223,6 +223,7 @@ class LiveCurves(QWidget):
 
     # -- events ------------------------------------------------------------------------------
 
+    @Slot(object)
     def on_event(self, event) -> None:
         """Consume one engine event; redraws happen later, at most every 120 ms."""
         if isinstance(event, TrainBegin):

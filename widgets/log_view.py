@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+from PySide6.QtCore import Slot
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
@@ -33,6 +34,7 @@ class LogView(QPlainTextEdit):
         self.setFont(font)
         self._last_error = ""
 
+    @Slot(object)
     def on_event(self, event) -> None:
         """Append LogLines, a line when a run begins and its outcome when it ends."""
         if isinstance(event, LogLine):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
 
 from engine.events import BatchesEnd, EpochEnd, TrainBegin, TrainEnd
@@ -45,6 +46,7 @@ class TrainProgress(QWidget):
         layout.addWidget(self.label, 2)
         self.reset()
 
+    @Slot()
     def reset(self) -> None:
         self._epochs = 0
         self._steps: int | None = None
@@ -59,6 +61,7 @@ class TrainProgress(QWidget):
         self.bar.setFormat("%p%")
         self.label.setText("Ready")
 
+    @Slot(bool)
     def set_paused(self, paused: bool) -> None:
         """Freeze the ETA clock while paused (connect to ``pausedChanged``)."""
         now = self._clock()
@@ -69,6 +72,7 @@ class TrainProgress(QWidget):
             self._paused_at = None
         self._show()
 
+    @Slot(object)
     def on_event(self, event) -> None:
         if isinstance(event, TrainBegin):
             self.reset()

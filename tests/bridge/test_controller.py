@@ -16,6 +16,7 @@ from PySide6.QtCore import QCoreApplication, QThread
 from app.training_controller import TrainingController
 from engine.events import BatchesEnd, EpochEnd, LogLine, TrainBegin, TrainEnd
 from tests.bridge.support import Recorder, make_project
+from widgets.log_view import LogView
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -189,7 +190,13 @@ def test_an_engine_crash_is_reported_and_the_next_run_works(qtbot, npz):
     assert recorder.order[-3:] == ["errored", "TrainEnd", "finished"]
     end = recorder.events[-1]
     assert end.status == "failed" and "simulated crash" in end.message
-    assert any(isinstance(e, LogLine) and e.level == "error" for e in recorder.events)
+    errors = [e.text for e in recorder.events if isinstance(e, LogLine) and e.level == "error"]
+    assert "Traceback" in errors[0] and "MemoryError" in errors[0]
+    assert errors[1] == end.message
+    log = LogView()
+    for event in recorder.events:
+        log.on_event(event)
+    assert log.lines().count(end.message) == 1
     assert not controller.is_running()
     assert recorder.results == [None]
 
