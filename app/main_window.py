@@ -248,6 +248,13 @@ class MainWindow(QMainWindow):
         right = Qt.DockWidgetArea.RightDockWidgetArea
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
 
+        from app.dataset_controller import DatasetController
+
+        self.dataset_controller = DatasetController(self)
+        self.dataset_controller.progress.connect(self._on_dataset_progress)
+        self.dataset_controller.loaded.connect(self._on_dataset_loaded)
+        self.dataset_controller.failed.connect(self._on_dataset_failed)
+        self.dataset_controller.headSuggested.connect(self._on_head_suggested)
         self.dataset_panel = DatasetPanel(self)
         self.dataset_panel.blockEdited.connect(self._on_dataset_edited)
         self.dataset_panel.suggestHeadRequested.connect(self._on_suggest_head)
@@ -480,6 +487,11 @@ class MainWindow(QMainWindow):
         self.property_editor.set_codec(catalog_module)
         self.document.set_catalog(catalog_module)
         self.device_label.setText(f"Device: {result.device}")
+        from engine.datasets import SOURCES, dataset_names, source_options
+
+        self.dataset_panel.set_option_provider(source_options, dataset_names)
+        self.dataset_panel.set_sources(SOURCES)
+        self.dataset_panel.set_block(copy.deepcopy(self.document.project["dataset"]))
         training = result.extra.get("training")
         if training:
             self.training_panel.set_choices(
@@ -627,11 +639,57 @@ class MainWindow(QMainWindow):
     def _on_training_edited(self, compile_block: dict, fit_block: dict) -> None:
         self.document.set_training(compile_block, fit_block)
 
+    def _dataset_request(self) -> tuple[dict, Any, float]:
+        project = self.document.project
+        return (
+            copy.deepcopy(project["dataset"]),
+            project["compile"].get("loss"),
+            float(project["fit"].get("validation_split") or 0.0),
+        )
+
     def _on_preview_requested(self) -> None:
-        self.statusBar().showMessage("Dataset previews arrive with the dataset controller.", 4000)
+        if not self.document.ready:
+            self._show_problem("TensorFlow is still loading; the preview follows.")
+            return
+        block, loss, split = self._dataset_request()
+        self.dataset_panel.show_loading("Loading the dataset…")
+        self.dataset_controller.load(block, loss=loss, validation_split=split)
 
     def _on_suggest_head(self) -> None:
-        self.statusBar().showMessage("Load the dataset first to get a suggestion.", 4000)
+        if not self.document.ready:
+            self._show_problem("TensorFlow is still loading; try again in a moment.")
+            return
+        self.dataset_panel.show_loading("Loading the dataset to see its task…")
+        self.dataset_controller.request_head(copy.deepcopy(self.document.project["dataset"]))
+
+    def _on_dataset_progress(self, text: str, fraction: Any) -> None:
+        self.dataset_panel.show_loading(text, fraction)
+
+    def _on_dataset_loaded(self, dataset: Any) -> None:
+        from app.dataset_controller import dataset_info
+
+        info = dataset_info(dataset)
+        self.dataset_panel.show_dataset(info)
+        self.training_panel.set_class_names(info.get("class_names") or [])
+        shape = tuple(info["input_shape"])
+        self.document.set_dataset_input_shape(shape)
+        spec_shape = self.document.spec_input_shape()
+        if spec_shape is not None and spec_shape != shape:
+            self.document.set_input_shape(list(shape), text="Input shape from the dataset")
+        self._show_properties(self.stack_view.current_layer())
+
+    def _on_dataset_failed(self, message: str) -> None:
+        self.dataset_panel.show_error(message)
+        self._show_problem(message)
+
+    def _on_head_suggested(self, suggestion: Any) -> None:
+        """Fit the stack's head, input shape, loss and metrics to the dataset (one undo step)."""
+        if self.dataset_controller.dataset is not None:
+            self._on_dataset_loaded(self.dataset_controller.dataset)
+        if self.document.suggest_head(suggestion):
+            self.statusBar().showMessage(
+                f"Output layer, loss ({suggestion.loss}) and metrics set for this dataset.", 6000
+            )
 
     # ------------------------------------------------------------------ title
     def _display_name(self) -> str:
@@ -992,7 +1050,9 @@ class MainWindow(QMainWindow):
             return
         self.curves.clear()
         self.progress.reset()
-        self.controller.start(copy.deepcopy(self.document.project))
+        block, loss, split = self._dataset_request()
+        dataset = self.dataset_controller.cached(block, loss, split)
+        self.controller.start(copy.deepcopy(self.document.project), dataset=dataset)
 
     def train_button(self):
         """The Train control a user presses: the training panel's button, else the toolbar's."""
@@ -1152,6 +1212,7 @@ class MainWindow(QMainWindow):
             QApplication.processEvents()
         self.controller.shutdown()
         self.runs_panel.shutdown()
+        self.dataset_controller.shutdown()
         for task in list(self._tasks):
             task.wait()
         self.loader.wait()

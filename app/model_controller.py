@@ -197,13 +197,45 @@ class ProjectDocument(QObject):
             merge_key=("param", index, name) if mergeable else None,
         )
 
-    def set_input_shape(self, shape: list | None) -> bool:
+    def set_input_shape(self, shape: list | None, text: str = "Set input shape") -> bool:
         return self._model_edit(
-            "Set input shape",
+            text,
             lambda model: self._spec.set_input_shape(model, shape),
             select_before=-1,
             select_after=-1,
         )
+
+    def suggest_head(self, suggestion: Any) -> bool:
+        """Apply a ``HeadSuggestion``: input shape, output layer (replacing a last Dense or
+        appended), loss and metrics, as one undo step."""
+        if not self.ready:
+            return False
+        spec = self._spec
+        try:
+            model = spec.set_input_shape(self.project["model"], list(suggestion.input_shape))
+            count = len(spec.body(model))
+            last = spec.body(model)[-1] if count else None
+            if last is not None and last.get("class_name") == "Dense":
+                model = spec.replace_layer(model, count - 1, suggestion.output_layer)
+                position = count - 1
+            else:
+                model = spec.insert_layer(model, count, suggestion.output_layer)
+                position = count
+        except LayerLabError as error:
+            self.problem.emit(str(error))
+            return False
+        compile_block = {
+            **copy.deepcopy(self.project["compile"]),
+            "loss": suggestion.loss,
+            "metrics": list(suggestion.metrics),
+        }
+        self.edit(
+            "Suggest output layer, loss and metrics",
+            {"model": model, "compile": compile_block},
+            select_before=None,
+            select_after=position,
+        )
+        return True
 
     def replace_model(self, model: dict, text: str) -> None:
         self.edit(text, {"model": copy.deepcopy(model)}, select_before=None, select_after=0)
