@@ -18,15 +18,18 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The CLI parser; only ``command``'s module is imported (one broken command never
+    stops the others, and each stays as light as its own imports)."""
     parser = argparse.ArgumentParser(
         prog="layerlab", description="Design, train and compare Keras networks."
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        command = sub.add_parser(name, help=help_text, description=help_text)
-        command.set_defaults(module_name=module_name)
-        importlib.import_module(module_name).add_arguments(command)
+        subparser = sub.add_parser(name, help=help_text, description=help_text)
+        subparser.set_defaults(module_name=module_name)
+        if name == command:
+            importlib.import_module(module_name).add_arguments(subparser)
     return parser
 
 
@@ -36,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         from app.application import run_app
 
         return run_app(argv)
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv[0]).parse_args(argv)
     if args.command is None:
         from app.application import run_app
 

@@ -50,10 +50,18 @@ FIT_DEFAULTS: dict[str, Any] = {
     "callbacks": [],
 }
 
-# Callbacks a project may ask for: they only watch metrics. Callbacks that write files
-# (ModelCheckpoint, CSVLogger, TensorBoard, BackupAndRestore) or run code (LambdaCallback)
-# are refused, so that opening a project from someone else cannot write or execute anything.
-ALLOWED_CALLBACKS = ("EarlyStopping", "ReduceLROnPlateau", "TerminateOnNaN")
+# Callbacks a project may configure (the training issue's list). The file-writing ones
+# (ModelCheckpoint, CSVLogger, TensorBoard) are confined by engine.training to the
+# project's folder, so opening someone else's project cannot write elsewhere; callbacks
+# that run code (LambdaCallback) or restore state (BackupAndRestore) are refused.
+ALLOWED_CALLBACKS = (
+    "EarlyStopping",
+    "ReduceLROnPlateau",
+    "ModelCheckpoint",
+    "CSVLogger",
+    "TensorBoard",
+    "TerminateOnNaN",
+)
 
 # Strings Model.compile resolves itself from the loss, not through keras.metrics.get.
 COMPILE_METRIC_SHORTHANDS = frozenset({"accuracy", "acc", "crossentropy", "ce"})
