@@ -104,6 +104,13 @@ class MultiHotStore(Store):
         out[rows[keep], cols[keep]] = 1.0
         return out
 
+    def dataset(self, labels: np.ndarray, batch_size: int, shuffle: bool, seed):
+        from engine.datasets.pipelines import multi_hot_dataset
+
+        return multi_hot_dataset(
+            self.flat, self.offsets, self.width, labels, batch_size, shuffle, seed
+        )
+
 
 class Batches(keras.utils.PyDataset):
     """Feeds one part to ``fit``/``evaluate`` a batch at a time (reshuffled each epoch)."""

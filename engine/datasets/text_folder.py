@@ -27,20 +27,30 @@ _ADAPT_BATCH = 512
 class TextStore(Store):
     """Raw texts; ``take`` runs the TextVectorization layer on the requested rows."""
 
-    def __init__(self, texts: np.ndarray, vectorizer):
+    def __init__(self, texts: np.ndarray, vectorizer, dtype: str):
         self.texts = texts
         self.vectorizer = vectorizer
+        self.dtype = dtype
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def take(self, indices: np.ndarray) -> np.ndarray:
-        return vectorize(self.vectorizer, self.texts[np.asarray(indices)])
+        return vectorize(self.vectorizer, self.texts[np.asarray(indices)].astype(str))
+
+    def dataset(self, labels: np.ndarray, batch_size: int, shuffle: bool, seed):
+        from engine.datasets.pipelines import text_dataset
+
+        return text_dataset(
+            self.texts, labels, self.vectorizer, self.dtype, batch_size, shuffle, seed
+        )
 
 
 def vectorize(vectorizer, texts: np.ndarray) -> np.ndarray:
+    """int32 word indices (int mode) or float32 vectors (multi_hot, tf_idf)."""
     out = keras.ops.convert_to_numpy(vectorizer(texts))
-    return out.astype("int32") if out.dtype.kind in "iu" else out.astype("float32")
+    mode = vectorizer.get_config()["output_mode"]
+    return out.astype("int32") if mode == "int" else out.astype("float32")
 
 
 def _read_texts(paths: list[Path]) -> tuple[np.ndarray, int]:
@@ -123,8 +133,9 @@ def load(block: dict, loss, validation_split: float, progress):
         progress("Learning the vocabulary", None)
     vectorizer = _make_vectorizer(block, texts[train_part][train_rows])
     vocabulary = [str(w) for w in vectorizer.get_vocabulary()]
+    dtype = "int32" if block["output_mode"] == "int" else "float32"
     parts = {
-        part: (TextStore(texts[source][rows], vectorizer), files[source][1][rows])
+        part: (TextStore(texts[source][rows], vectorizer, dtype), files[source][1][rows])
         for part, (source, rows) in indices.items()
     }
     mode = block["output_mode"]
@@ -147,13 +158,13 @@ def load(block: dict, loss, validation_split: float, progress):
         for i in train_rows[:_SAMPLE_COUNT]
     ]
     if mode == "int":
-        input_shape, dtype = (block["sequence_length"],), "int32"
+        input_shape = (block["sequence_length"],)
         note = (
             f"word indices padded/cut to {block['sequence_length']} "
             f"(vocabulary {len(vocabulary):,})"
         )
     else:
-        input_shape, dtype = (len(vocabulary),), "float32"
+        input_shape = (len(vocabulary),)
         note = f"{mode.replace('_', '-')} vectors over {len(vocabulary):,} words (built per batch)"
     notes = []
     if layout.ignored:

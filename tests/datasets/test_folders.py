@@ -142,9 +142,13 @@ def test_text_folder_aclimdb_layout_multi_hot(reviews):
     assert dataset.vocabulary[0] == "[UNK]" and "great" in dataset.vocabulary
     assert dataset.input_shape == (len(dataset.vocabulary),)
     feed = dataset.fit_arguments(4, True, 0)["x"]
-    assert isinstance(feed, Batches)
-    batch, _ = feed[0]
-    assert batch.shape == (4, len(dataset.vocabulary)) and set(np.unique(batch)) <= {0.0, 1.0}
+    batch, labels = next(iter(feed))
+    assert batch.dtype == "float32" and batch.shape == (4, len(dataset.vocabulary))
+    assert set(np.unique(batch.numpy())) <= {0.0, 1.0} and labels.shape == (4,)
+    assert sum(int(b.shape[0]) for b, _ in feed) == dataset.train_size
+    # The tf.data pipeline and test_arrays vectorise alike.
+    unshuffled = next(iter(dataset.evaluate_arguments(12)["x"]))[0].numpy()
+    np.testing.assert_array_equal(unshuffled, dataset.test_arrays()[0])
     assert dataset.samples[0].kind == "text" and dataset.samples[0].label in ("neg", "pos")
     encoded = dataset.encode_inputs("GREAT plot")
     words = dataset.describe_input(encoded[0]).value

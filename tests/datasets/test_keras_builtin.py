@@ -100,10 +100,13 @@ def test_imdb_multi_hot_per_batch_with_decoded_samples(fake_download):
     text = dataset.samples[0].value
     assert set(text.split()) <= set(WORDS_SEEN) and "the" in text.split()
     args = dataset.fit_arguments(8, True, 0)
-    assert isinstance(args["x"], Batches)
-    batch, _labels = args["x"][0]
-    assert batch.shape == (8, 12) and set(np.unique(batch)) <= {0.0, 1.0}
+    batch, labels = (t.numpy() for t in next(iter(args["x"])))
+    assert batch.shape == (8, 12) and batch.dtype == np.float32
+    assert set(np.unique(batch)) <= {0.0, 1.0} and labels.shape == (8,)
     assert (batch[:, 1] == 1).all()  # the start token
+    # The tf.data multi-hot equals the numpy one used by test_arrays.
+    test_batch = next(iter(dataset.evaluate_arguments(20)["x"]))[0].numpy()
+    np.testing.assert_array_equal(test_batch, dataset.test_arrays()[0])
     encoded = dataset.encode_inputs("The movie was GREAT, love it")
     assert encoded.shape == (1, 12)
     # start token, out-of-vocabulary ("it", and "love" beyond num_words), the movie was great
