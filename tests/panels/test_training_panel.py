@@ -220,3 +220,35 @@ def test_keyboard_access(qtbot, keras_choices):
     for button in (panel.train_button, panel.pause_button, panel.stop_button):
         assert "&" in button.text()
     assert panel.epochs.focusPolicy() & Qt.FocusPolicy.TabFocus
+
+
+def test_edited_settings_are_a_valid_project_and_build_keras_objects(
+    qtbot, keras_choices, tmp_path
+):
+    from datetime import datetime
+
+    from engine.compiling import make_optimizer
+    from engine.project import new_project, validate_project
+    from engine.training import make_callbacks
+
+    panel = make_panel(qtbot, keras_choices)
+    for box, _form in panel._callback_rows.values():
+        if not box.isChecked():
+            edit(qtbot, panel, box.click)
+    index = panel.optimizer_combo.findData("AdamW")
+    panel.optimizer_combo.setCurrentIndex(index)
+    panel.optimizer_combo.activated.emit(index)
+    panel.class_weight_combo.setCurrentIndex(panel.class_weight_combo.findData("explicit"))
+    panel.class_weight_combo.activated.emit(panel.class_weight_combo.currentIndex())
+    compile_block, fit = panel.settings()
+    assert len(fit["callbacks"]) == 5
+    project = validate_project({**new_project(), "compile": compile_block, "fit": fit})
+    assert make_optimizer(project["compile"]["optimizer"]).__class__.__name__ == "AdamW"
+    built = make_callbacks(project["fit"]["callbacks"], tmp_path, datetime.now())
+    assert [type(c).__name__ for c in built] == [
+        "EarlyStopping",
+        "ModelCheckpoint",
+        "ReduceLROnPlateau",
+        "TensorBoard",
+        "CSVLogger",
+    ]
