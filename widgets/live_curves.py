@@ -229,17 +229,29 @@ class LiveCurves(QWidget):
         if isinstance(event, TrainBegin):
             self.clear()
             self._steps_per_epoch = event.steps_per_epoch
+            self._show_planned_epochs(event.epochs)
         elif isinstance(event, BatchesEnd):
             self._add_batches(event)
         elif isinstance(event, EpochEnd):
             self._add_epoch(event)
         elif isinstance(event, TrainEnd):
             self.flush()
+            for plot in (self.loss_plot, self.metric_plot):
+                plot.getPlotItem().enableAutoRange(x=True)
             return
         else:
             return
         if not self._redraw_timer.isActive():
             self._redraw_timer.start()
+
+    def _show_planned_epochs(self, epochs: int) -> None:
+        """Fix x to the whole planned run while it trains: the axes stay put (no tick
+        regeneration per redraw, which is most of a redraw's cost) and the curves grow
+        into the space; the user may still zoom and pan."""
+        for plot in (self.loss_plot, self.metric_plot):
+            item = plot.getPlotItem()
+            item.enableAutoRange(x=False)
+            item.setXRange(0, max(1, epochs), padding=0.02)
 
     def _add_batches(self, event: BatchesEnd) -> None:
         steps = np.arange(event.first_step, event.first_step + len(event.losses), dtype=float)

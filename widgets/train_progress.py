@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
+from PySide6.QtCore import QTimer, Slot
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
 from engine.events import BatchesEnd, EpochEnd, TrainBegin, TrainEnd
 
+DISPLAY_INTERVAL_MS = 250
 _END_TITLES = {
     "completed": "Completed",
     "stopped": "Stopped",
@@ -40,10 +41,19 @@ class TrainProgress(QWidget):
         self.bar.setTextVisible(True)
         self.label = QLabel()
         self.label.setObjectName("trainProgressLabel")
+        # Text that changes 20 times a second must not re-lay out the window around it.
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance("x" * 40))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.bar, 1)
         layout.addWidget(self.label, 2)
+        # Batch events come up to 20 times a second; QProgressBar.setValue repaints at once,
+        # so the display follows them at most every DISPLAY_INTERVAL_MS.
+        self._display_timer = QTimer(self)
+        self._display_timer.setSingleShot(True)
+        self._display_timer.setInterval(DISPLAY_INTERVAL_MS)
+        self._display_timer.timeout.connect(self._show)
         self.reset()
 
     @Slot()
@@ -56,6 +66,7 @@ class TrainProgress(QWidget):
         self._epoch = 0
         self._step = 0
         self._rate = 0.0
+        self._display_timer.stop()
         self.bar.setRange(0, 1)
         self.bar.setValue(0)
         self.bar.setFormat("%p%")
@@ -85,12 +96,14 @@ class TrainProgress(QWidget):
             self._epoch = event.epoch
             self._step = event.first_step + len(event.losses)
             self._rate = event.samples_per_second
-            self._show()
+            if not self._display_timer.isActive():
+                self._display_timer.start()
         elif isinstance(event, EpochEnd):
             self._epoch = event.epoch + 1
             self._step = 0
             self._show()
         elif isinstance(event, TrainEnd):
+            self._display_timer.stop()
             if event.status == "completed":
                 self.bar.setValue(self.bar.maximum())
             title = _END_TITLES.get(event.status, event.status)
@@ -100,6 +113,11 @@ class TrainProgress(QWidget):
                 f"{duration_text(event.seconds)}"
             )
             self._started = None
+
+    def flush(self) -> None:
+        """Show the latest batch now instead of at the next display tick."""
+        self._display_timer.stop()
+        self._show()
 
     def done_steps(self) -> int:
         return self._epoch * (self._steps or 1) + (self._step if self._steps else 0)
@@ -116,6 +134,7 @@ class TrainProgress(QWidget):
         elapsed = now - self._started - self._paused_total
         return elapsed * (total - done) / done
 
+    @Slot()
     def _show(self) -> None:
         if self._started is None:
             return

@@ -147,6 +147,17 @@ def test_crosshair_values(curves):
     assert curves.hover_label.text() == ""
 
 
+def test_x_shows_the_planned_epochs_while_training(curves):
+    _feed(curves, epochs=1)
+    curves.on_event(TrainBegin(20, STEPS, 32, 128, "CPU"))
+    curves.on_event(BatchesEnd(0, 0, (1.0, 0.9), {"loss": 0.95}, 10.0))
+    curves.flush()
+    low, high = curves.loss_plot.getPlotItem().vb.viewRange()[0]
+    assert low <= 0 and 20 <= high < 21
+    curves.on_event(TrainEnd("stopped", "Stopped.", 0, 1.0))
+    assert curves.loss_plot.getPlotItem().vb.autoRangeEnabled()[0]
+
+
 def test_a_new_run_clears_the_curves_but_not_overlays(curves):
     _feed(curves)
     curves.add_overlay("run-1", "run 1", {"loss": [1.0, 0.5]}, "g")
@@ -246,7 +257,8 @@ def test_progress_counts_batches_and_estimates_the_time_left(qtbot):
     assert progress.bar.maximum() == 12
     clock.now += 6.0
     progress.on_event(BatchesEnd(0, 0, (1.0, 1.0, 1.0), {}, 1234.5))
-    assert progress.bar.value() == 3
+    assert progress.bar.value() == 0  # shown at the next display tick
+    qtbot.waitUntil(lambda: progress.bar.value() == 3, timeout=2_000)
     text = progress.label.text()
     assert "Epoch 1/3" in text and "step 3/4" in text and "1,234 samples/s" in text
     assert progress.eta_seconds() == pytest.approx(6.0 * 9 / 3)
@@ -262,6 +274,7 @@ def test_progress_eta_ignores_pauses_and_shows_the_outcome(qtbot):
     progress.on_event(TrainBegin(2, STEPS, 32, 128, "CPU"))
     clock.now += 4.0
     progress.on_event(BatchesEnd(0, 0, (1.0, 1.0), {}, 100.0))
+    progress.flush()
     progress.set_paused(True)
     assert "paused" in progress.label.text()
     clock.now += 60.0
