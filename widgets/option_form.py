@@ -54,6 +54,17 @@ from PySide6.QtWidgets import (
 )
 
 INT_LIMIT = 2_000_000_000
+# Words that read better spelled out or in capitals in a label (use_ema → "Use EMA").
+LABEL_WORDS = {
+    "ema": "EMA",
+    "lr": "learning rate",
+    "clipnorm": "clip norm",
+    "clipvalue": "clip value",
+    "amsgrad": "AMSGrad",
+    "freq": "frequency",
+    "maxlen": "max length",
+    "num": "number of",
+}
 FLOAT_LIMIT = 1e12
 
 
@@ -76,7 +87,8 @@ def option_label(option: Any) -> str:
     label = getattr(option, "label", None)
     if label:
         return label
-    text = option.name.replace("_", " ")
+    words = [LABEL_WORDS.get(word, word) for word in option.name.split("_")]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
 
 
