@@ -386,11 +386,13 @@ def build_model(spec: dict, input_shape: tuple | None = None) -> keras.Sequentia
     validate_spec(spec)
     config = set_input_shape(spec, input_shape) if input_shape is not None else _copy(spec)
     try:
-        return keras.Sequential.from_config(config)
+        # Keras pops keys from the config it is given (wrappers): give it a copy.
+        return keras.Sequential.from_config(copy.deepcopy(config))
     except Exception as error:
         analysis = analyse(config)
         message = analysis.error or clean_message(error)
-        field = f"layers[{analysis.error_index}]" if analysis.error_index is not None else None
+        index = analysis.error_index
+        field = f"layers[{index + _offset(config)}]" if index is not None else None
         raise SpecError(f"Cannot build the model: {message}", field=field) from None
 
 
@@ -548,18 +550,46 @@ def _run_layer(entry_json: str, in_shape: tuple, dtype: str) -> _Outcome:
         rank = len(in_shape)
         if (low is not None and rank < low) or (high is not None and rank > high):
             return _Outcome(failure="rank", detail=(low, high))
-        try:
-            out = layer(keras.KerasTensor(in_shape, dtype=dtype))
-        except Exception as error:
-            return _Outcome(failure="call", detail=(clean_message(error),))
-        shape = tuple(out.shape) if hasattr(out, "shape") else None
-        if shape is None:
-            return _Outcome(failure="call", detail=("the layer gives more than one output",))
+        shape, touched = _shape_by_build(layer, in_shape)
+        if shape is None:  # no shortcut, or it failed: let a symbolic call decide
+            if touched:
+                layer = keras.layers.deserialize(json.loads(entry_json))
+            try:
+                out = layer(keras.KerasTensor(in_shape, dtype=dtype))
+            except Exception as error:
+                return _Outcome(failure="call", detail=(clean_message(error),))
+            if not hasattr(out, "shape"):
+                return _Outcome(failure="call", detail=("the layer gives more than one output",))
+            shape = tuple(out.shape)
         return _Outcome(
             shape=tuple(None if d is None else int(d) for d in shape),
             params=_count(layer.weights),
             trainable=_count(layer.trainable_weights),
         )
+
+
+def _shape_by_build(layer: keras.layers.Layer, in_shape: tuple) -> tuple[tuple | None, bool]:
+    """(output shape, whether the layer was touched) via ``build`` + ``compute_output_shape``,
+    a third cheaper than a symbolic call. The shape is None where the layer has no such
+    shortcut or it fails; a touched layer must then be made afresh."""
+    from keras.src.layers.layer import might_have_unbuilt_state
+    from keras.src.utils.python_utils import is_default
+
+    if is_default(layer.compute_output_shape):
+        return None, False
+    try:
+        if not is_default(layer.build):
+            layer.build(in_shape)
+        elif might_have_unbuilt_state(layer):
+            return None, False
+        shape = layer.compute_output_shape(in_shape)
+    except Exception:
+        return None, True
+    if not isinstance(shape, tuple | list) or not all(
+        d is None or isinstance(d, int) for d in shape
+    ):
+        return None, True
+    return tuple(shape), True
 
 
 def _precheck(class_name: str, config: dict, in_shape: tuple) -> _Outcome | None:

@@ -422,3 +422,12 @@ def test_spec_from_model_refuses_functional_models():
     functional = keras.Model(inputs, L.Dense(2)(inputs))
     with pytest.raises(SpecError, match="not a Sequential stack"):
         S.spec_from_model(functional)
+
+
+def test_build_model_error_names_the_layer_after_a_wrapper():
+    """Keras's wrappers pop keys from the config they get: the spec must survive that."""
+    spec = stack((1, 1), [("TimeDistributed", {}), ("Conv2D", {})])
+    with pytest.raises(SpecError, match="Conv2D 'conv2d' expects 4-D input") as info:
+        S.build_model(spec)
+    assert info.value.field == "layers[2]"
+    assert S.body(spec)[0]["config"]["layer"]["class_name"] == "Dense"
