@@ -171,14 +171,21 @@ def resolve_metrics(settings) -> list:
     return metrics
 
 
-def compile_model(model: keras.Model, compile_block: dict) -> None:
-    """Compile ``model`` from a project's compile block (keywords only)."""
+def compile_model(model: keras.Model, compile_block: dict, *, loss_scale: bool = False) -> None:
+    """Compile ``model`` from a project's compile block (keywords only).
+
+    ``loss_scale`` wraps the optimizer in a ``LossScaleOptimizer``, which float16 layers
+    need so that small gradients do not underflow (see ``training.mixed_precision_spec``).
+    """
     if not isinstance(compile_block, dict):
         raise TrainingError("compile must be an object with optimizer, loss and metrics.")
     if "loss" not in compile_block:
         raise TrainingError("compile.loss is missing.", field="compile.loss")
+    optimizer = make_optimizer(compile_block.get("optimizer", "rmsprop"))
+    if loss_scale:
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(
-        optimizer=make_optimizer(compile_block.get("optimizer", "rmsprop")),
+        optimizer=optimizer,
         loss=resolve_loss(compile_block["loss"]),
         metrics=resolve_metrics(compile_block.get("metrics")),
     )

@@ -178,6 +178,7 @@ class _Run:
         self.model = None
         self.settings: FitSettings | None = None
         self.steps_per_epoch: int | None = None
+        self.device = ""
 
     def sink(self, event) -> None:
         try:
@@ -197,9 +198,10 @@ class _Run:
             snapshot=snapshot,
         )
         try:
-            result.device = device_description()
+            self.device = device_description()
         except Exception as error:  # a broken driver must not stop a CPU run
-            result.device = f"unknown device ({error})"
+            self.device = f"unknown device ({error})"
+        result.device = self.device
         fit_running = False
         try:
             self.settings = fit_settings(self.project.get("fit"), self.epochs_override)
@@ -292,11 +294,16 @@ class _Run:
         keras.backend.clear_session()
         gc.collect()
         self._set_seed(settings.seed)
-        self._set_precision(settings.mixed_precision)
         from engine.spec import build_model
 
-        self.model = build_model(self.project.get("model"), input_shape=self.dataset.input_shape)
-        compile_model(self.model, compile_block)
+        spec = self.project.get("model")
+        if settings.mixed_precision:
+            if self.device == "CPU":
+                self.sink(LogLine("Mixed precision needs a GPU; training in float32.", "warning"))
+            else:
+                spec = mixed_precision_spec(spec)
+        self.model = build_model(spec, input_shape=self.dataset.input_shape)
+        compile_model(self.model, compile_block, loss_scale=spec is not self.project.get("model"))
         self.fit_arguments = self.dataset.fit_arguments(
             settings.batch_size, settings.shuffle, settings.seed
         )
@@ -322,15 +329,6 @@ class _Run:
             from engine import backend
 
             backend.set_op_determinism(seed is not None)
-
-    def _set_precision(self, mixed: bool) -> None:
-        policy = "float32"
-        if mixed:
-            if device_description() == "CPU":
-                self.sink(LogLine("Mixed precision needs a GPU; training in float32.", "warning"))
-            else:
-                policy = "mixed_float16"
-        keras.mixed_precision.set_global_policy(policy)
 
     def _steps_per_epoch(self) -> int | None:
         x = self.fit_arguments.get("x")
@@ -483,6 +481,26 @@ def fit_settings(fit: Any, epochs: int | None = None) -> FitSettings:
         callbacks=callbacks,
         mixed_precision=bool(fit.get("mixed_precision", False)),
     )
+
+
+def mixed_precision_spec(spec: dict) -> dict:
+    """A copy of the model spec computing in float16 (variables in float32), except the last
+    layer, which stays float32 so that softmax/sigmoid outputs and the loss are stable.
+
+    Layer configs carry their own dtype policy, so Keras's global policy would not reach a
+    model built from a config; the model's own policy makes ``compile`` add loss scaling.
+    """
+    mixed = copy.deepcopy(spec)
+    policy = {
+        "module": "keras",
+        "class_name": "DTypePolicy",
+        "config": {"name": "mixed_float16"},
+        "registered_name": None,
+    }
+    layers = [layer for layer in mixed.get("layers", []) if layer.get("class_name") != "InputLayer"]
+    for layer in layers[:-1]:
+        layer.setdefault("config", {})["dtype"] = copy.deepcopy(policy)
+    return mixed
 
 
 def train_labels(fit_arguments: dict) -> np.ndarray | None:

@@ -182,3 +182,22 @@ def test_metric_choices_fit_their_task(task, loss, units, activation):
     compiling.compile_model(model, {"optimizer": "adam", "loss": loss, "metrics": metrics})
     history = model.fit(x, y, epochs=1, batch_size=32, verbose=0)
     assert all(np.isfinite(values).all() for values in history.history.values())
+
+
+def test_mixed_precision_spec_keeps_the_output_layer_float32():
+    spec = make_project(hidden=8)["model"]
+    model = keras.Sequential.from_config(training.mixed_precision_spec(spec))
+    assert [layer.compute_dtype for layer in model.layers] == ["float16", "float32"]
+    assert all(weight.dtype == "float32" for weight in model.weights)
+    block = {"optimizer": "adam", "loss": "mean_squared_error"}
+    compiling.compile_model(model, block, loss_scale=True)
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert spec["layers"][1]["config"]["dtype"]["config"]["name"] == "float32"  # not changed
+
+
+def test_mixed_precision_on_cpu_trains_in_float32(recorder):
+    result = training.run(make_project(mixed_precision=True), sink=recorder, dataset=make_dataset())
+    assert result.status == "completed", result.message
+    if result.device == "CPU":
+        assert any("Mixed precision needs a GPU" in getattr(e, "text", "") for e in recorder.events)
+        assert all(layer.compute_dtype == "float32" for layer in result.model.layers)

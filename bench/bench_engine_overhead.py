@@ -1,0 +1,174 @@
+"""Throughput of ``engine.training.run`` against a plain ``model.fit``, and RSS over repeated runs.
+
+MNIST-size MLP 784-256-256-10 on 60,000 x 784 float32 random data, batch 128, no
+validation: the same model, data and batch size both ways. Epochs alternate between the two
+so that machine noise (epoch times wander by several percent on a shared 2-core box) hits
+both alike; the first epoch of each (tracing) is left out. Then 50 small runs through
+``engine.training.run`` print the process RSS every 10 runs.
+
+    .venv/bin/python bench/bench_engine_overhead.py [--rounds 3] [--runs 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from engine.quiet import import_keras
+
+keras = import_keras()
+
+import numpy as np  # noqa: E402
+
+from engine import training  # noqa: E402
+from engine.datasets.base import ArrayStore, Dataset, Part  # noqa: E402
+from engine.events import EpochEnd  # noqa: E402
+
+SAMPLES, FEATURES, CLASSES, BATCH = 60_000, 784, 10, 128
+
+
+def mlp_config() -> dict:
+    model = keras.Sequential(
+        [
+            keras.Input((FEATURES,)),
+            keras.layers.Dense(256, activation="relu"),
+            keras.layers.Dense(256, activation="relu"),
+            keras.layers.Dense(CLASSES, activation="softmax"),
+        ]
+    )
+    return json.loads(json.dumps(model.get_config()))
+
+
+def array_dataset(x: np.ndarray, y: np.ndarray) -> Dataset:
+    return Dataset(
+        block={"source": "npz", "path": "memory"},
+        input_shape=x.shape[1:],
+        dtype="float32",
+        task="multiclass",
+        num_classes=CLASSES,
+        class_names=[str(i) for i in range(CLASSES)],
+        label_encoding="sparse",
+        train_size=len(x),
+        val_size=0,
+        test_size=0,
+        description="random",
+        samples=[],
+        parts={"train": Part(ArrayStore(x), y)},
+    )
+
+
+def project(epochs: int, config: dict) -> dict:
+    return {
+        "model": config,
+        "dataset": {"source": "npz", "path": "memory"},
+        "compile": {
+            "optimizer": "rmsprop",
+            "loss": "sparse_categorical_crossentropy",
+            "metrics": ["accuracy"],
+        },
+        "fit": {"epochs": epochs, "batch_size": BATCH, "shuffle": True, "validation_split": 0.0},
+    }
+
+
+def plain_epoch_seconds(x, y, config, epochs) -> list[float]:
+    keras.backend.clear_session()
+    model = keras.Sequential.from_config(config)
+    model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    times: list[float] = []
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            times.append(time.perf_counter() - self.start)
+
+    model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0, callbacks=[EpochTimer()])
+    return times[1:]
+
+
+def engine_epoch_seconds(dataset, config, epochs) -> list[float]:
+    times: list[float] = []
+
+    def sink(event):
+        if isinstance(event, EpochEnd):
+            times.append(event.seconds)
+
+    result = training.run(project(epochs, config), sink=sink, dataset=dataset, evaluate_test=False)
+    assert result.status == "completed", result.message
+    return times[1:]
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per round (first dropped)")
+    parser.add_argument("--runs", type=int, default=50, help="repeated small runs for RSS")
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(0)
+    x = rng.random((SAMPLES, FEATURES), dtype=np.float32)
+    y = rng.integers(0, CLASSES, SAMPLES)
+    config = mlp_config()
+    dataset = array_dataset(x, y)
+    print(f"device: {training.device_description()}, keras {keras.__version__}")
+    print(f"MLP 784-256-256-10, {SAMPLES} x {FEATURES} float32, batch {BATCH}")
+
+    plain: list[float] = []
+    engine: list[float] = []
+    for round_index in range(args.rounds):
+        plain += plain_epoch_seconds(x, y, config, args.epochs)
+        engine += engine_epoch_seconds(dataset, config, args.epochs)
+        print(
+            f"round {round_index + 1}: plain fit {SAMPLES / statistics.median(plain):,.0f} "
+            f"samples/s, engine {SAMPLES / statistics.median(engine):,.0f} samples/s"
+        )
+    ratio = statistics.median(plain) / statistics.median(engine)
+    print(
+        f"median epoch: plain {statistics.median(plain):.3f} s, engine "
+        f"{statistics.median(engine):.3f} s -> throughput ratio engine/plain = {ratio:.3f}"
+    )
+
+    small_x = x[:512, :32].copy()
+    small_y = y[:512]
+    small = array_dataset(small_x, small_y)
+    small_config = keras.Sequential(
+        [
+            keras.Input((32,)),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(CLASSES, activation="softmax"),
+        ]
+    ).get_config()
+    small_project = project(2, json.loads(json.dumps(small_config)))
+    start = rss_mib()
+    print(f"RSS before {args.runs} small runs: {start:.0f} MiB")
+    for index in range(1, args.runs + 1):
+        result = training.run(small_project, dataset=small)
+        assert result.status == "completed", result.message
+        del result
+        if index % 10 == 0:
+            print(f"  after {index:3d} runs: {rss_mib():.0f} MiB")
+    end = rss_mib()
+    print(
+        f"RSS growth over {args.runs} runs: {end - start:+.0f} MiB "
+        f"({(end - start) / args.runs:+.2f} MiB per run)"
+    )
+
+
+if __name__ == "__main__":
+    main()
