@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ layout
     def _build_builder(self) -> None:
         self.palette = LayerPalette(self)
+        self.palette.setMinimumWidth(170)
         self.stack_model = StackModel(self)
         self.stack_model.set_icon_provider(category_icon)
         self.stack_view = StackView(self.stack_model, self)
@@ -164,7 +165,7 @@ class MainWindow(QMainWindow):
         self.builder_splitter.setStretchFactor(0, 0)
         self.builder_splitter.setStretchFactor(1, 1)
         self.builder_splitter.setStretchFactor(2, 0)
-        self.builder_splitter.setSizes([220, 460, 340])
+        self.builder_splitter.setSizes([190, 390, 300])
         self.builder_splitter.setChildrenCollapsible(False)
 
         self.tabs = QTabWidget(self)
@@ -261,6 +262,9 @@ class MainWindow(QMainWindow):
         self.dataset_panel.previewRequested.connect(self._on_preview_requested)
         dataset_dock = self._add_dock("Dataset", "datasetDock", self.dataset_panel, right)
 
+        self.progress = TrainProgress(self)
+        progress_dock = self._add_dock("Progress", "progressDock", self.progress, right)
+        self.splitDockWidget(dataset_dock, progress_dock, Qt.Orientation.Vertical)
         self.training_panel = self._make_training_panel()
         training_dock = self._add_dock("Training", "trainingDock", self.training_panel, right)
         self.tabifyDockWidget(dataset_dock, training_dock)
@@ -268,9 +272,6 @@ class MainWindow(QMainWindow):
 
         self.curves = LiveCurves(self)
         curves_dock = self._add_dock("Curves", "curvesDock", self.curves, bottom)
-        self.progress = TrainProgress(self)
-        progress_dock = self._add_dock("Progress", "progressDock", self.progress, bottom)
-        self.splitDockWidget(curves_dock, progress_dock, Qt.Orientation.Horizontal)
         self.log_view = LogView(self)
         log_dock = self._add_dock("Log", "logDock", self.log_view, bottom)
         self.tabifyDockWidget(curves_dock, log_dock)
@@ -440,25 +441,29 @@ class MainWindow(QMainWindow):
         self.document.undo_stack.cleanChanged.connect(self._on_clean_changed)
 
     def _default_dock_sizes(self) -> None:
-        bottom = [
-            dock for name, dock in self.docks.items() if name in ("curvesDock", "progressDock")
-        ]
-        self.resizeDocks(bottom, [250] * len(bottom), Qt.Orientation.Vertical)
+        """Sizes for a first launch: a wide builder, curves below, settings at the right."""
+        self.resizeDocks([self.docks["curvesDock"]], [330], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["datasetDock"]], [390], Qt.Orientation.Horizontal)
         self.resizeDocks(
-            [self.docks["curvesDock"], self.docks["progressDock"]],
-            [900, 300],
-            Qt.Orientation.Horizontal,
+            [self.docks["trainingDock"], self.docks["progressDock"]],
+            [520, 70],
+            Qt.Orientation.Vertical,
         )
-        self.resizeDocks([self.docks["datasetDock"]], [400], Qt.Orientation.Horizontal)
+        width = self.builder_splitter.width() or 880
+        self.builder_splitter.setSizes([215, width - 215 - 290, 290])
 
     def _restore_layout(self) -> None:
-        self._default_dock_sizes()
         geometry = self.settings.window_geometry()
         if geometry is not None:
             self.restoreGeometry(geometry)
         state = self.settings.window_state()
+        splitter = self.settings.splitter_state("builder")
+        if splitter is not None:
+            self.builder_splitter.restoreState(splitter)
         if state is not None:
             self.restoreState(state)
+        else:
+            QTimer.singleShot(0, self._default_dock_sizes)
 
     # ------------------------------------------------------------------ start-up
     def start(self, path: str | Path | None = None) -> None:
@@ -1217,6 +1222,7 @@ class MainWindow(QMainWindow):
             task.wait()
         self.loader.wait()
         self.settings.save_window_layout(self.saveGeometry(), self.saveState())
+        self.settings.save_splitter_state("builder", self.builder_splitter.saveState())
         self.settings.sync()
         self._clear_recovery()
         self.autosave_timer.stop()

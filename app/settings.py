@@ -52,6 +52,12 @@ class AppSettings:
         self._store.setValue("window/geometry", geometry)
         self._store.setValue("window/state", state)
 
+    def splitter_state(self, name: str) -> QByteArray | None:
+        return self._bytes(f"window/splitter_{name}")
+
+    def save_splitter_state(self, name: str, state: QByteArray) -> None:
+        self._store.setValue(f"window/splitter_{name}", state)
+
     # First launch / last folder -------------------------------------------------
     def first_launch(self) -> bool:
         return not self._bool("app/launched_before")

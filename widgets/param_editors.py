@@ -96,6 +96,7 @@ class IntEditor(ParamEditor):
     def __init__(self, param, codec=None, parent=None):
         super().__init__(param, codec, parent)
         self.spin = QSpinBox(self)
+        self.spin.setMinimumWidth(70)
         low, high = _bounds(param, -INT_LIMIT, INT_LIMIT)
         self.spin.setRange(int(low), int(high))
         self.spin.setKeyboardTracking(False)
@@ -117,6 +118,7 @@ class FloatEditor(ParamEditor):
     def __init__(self, param, codec=None, parent=None):
         super().__init__(param, codec, parent)
         self.spin = CompactDoubleSpinBox(self)
+        self.spin.setMinimumWidth(70)
         low, high = _bounds(param, -FLOAT_LIMIT, FLOAT_LIMIT)
         self.spin.setDecimals(10)
         self.spin.setRange(low, high)
@@ -160,7 +162,10 @@ class ChoiceEditor(ParamEditor):
     def __init__(self, param, codec=None, parent=None):
         super().__init__(param, codec, parent)
         self.combo = QComboBox(self)
-        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContentsOnFirstShow)
+        self.combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.combo.setMinimumContentsLength(6)
         for choice in self._choices():
             self.combo.addItem(self._label(choice), choice)
         self._layout.addWidget(self.combo, 1)
@@ -265,6 +270,7 @@ class IntTupleEditor(ParamEditor):
     def _new_spin(self) -> QSpinBox:
         low, high = _bounds(self.param, -INT_LIMIT, INT_LIMIT)
         spin = QSpinBox(self)
+        spin.setMinimumWidth(50)
         spin.setRange(int(low), int(high))
         return spin
 
@@ -306,6 +312,7 @@ class FloatTupleEditor(IntTupleEditor):
     def _new_spin(self) -> QDoubleSpinBox:
         low, high = _bounds(self.param, -FLOAT_LIMIT, FLOAT_LIMIT)
         spin = CompactDoubleSpinBox(self)
+        spin.setMinimumWidth(50)
         spin.setDecimals(8)
         spin.setRange(low, high)
         spin.setSingleStep(0.05)
@@ -401,6 +408,7 @@ class RegularizerEditor(ParamEditor):
 
     def _factor(self, name: str) -> QDoubleSpinBox:
         spin = CompactDoubleSpinBox(self)
+        spin.setMinimumWidth(60)
         spin.setObjectName(f"{self.param.name}_{name}")
         spin.setDecimals(8)
         spin.setRange(0.0, 100.0)

@@ -51,6 +51,8 @@ class ParamForm(QWidget):
         if advanced_params:
             self.advanced = QCollapsible("Advanced", self)
             self.advanced.setObjectName("advancedGroup")
+            self.advanced.setCollapsedIcon("▶")
+            self.advanced.setExpandedIcon("▼")
             holder = QWidget()
             advanced_form = QFormLayout(holder)
             advanced_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -180,6 +182,8 @@ class PropertyEditor(QWidget):
         self.scroll = QScrollArea(self)
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setMinimumWidth(240)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.title)

@@ -72,8 +72,13 @@ class StackDelegate(QStyledItemDelegate):
 
         params_text = format_count(index.data(ParamsRole))
         shape_text = index.data(ShapeRole) or ""
-        params_width = max(metrics.horizontalAdvance("0,000,000"), 60)
-        shape_width = max(metrics.horizontalAdvance(shape_text) + 12, 110)
+        params_width = max(
+            metrics.horizontalAdvance(params_text), metrics.horizontalAdvance("00,000")
+        )
+        shape_width = max(
+            metrics.horizontalAdvance(shape_text), metrics.horizontalAdvance("(None, 00)")
+        )
+        shape_width += 12
         params_rect = QRect(line.right() - params_width, line.top(), params_width, line.height())
         shape_rect = QRect(params_rect.left() - shape_width, line.top(), shape_width, line.height())
         title_rect = QRect(left, line.top(), shape_rect.left() - left - 4, line.height())
