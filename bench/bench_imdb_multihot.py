@@ -11,7 +11,9 @@ in Keras's own imdb.npz format), then in fresh processes:
   directly → epoch time (the speed to match).
 
 Target: peak RSS of the first ≤ 1.2 GB; its epoch time within 10 % of the second's.
-Run: ``.venv/bin/python bench/bench_imdb_multihot.py [--epochs 4] [--batch-size 512]``.
+Each mode runs ``--rounds`` times, alternating; the fastest epoch of each and the highest peak
+RSS are printed. Run: ``.venv/bin/python bench/bench_imdb_multihot.py [--epochs 4]
+[--batch-size 512] [--rounds 2]``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -119,7 +120,7 @@ def child(mode: str, folder: Path, epochs: int, batch_size: int) -> None:
                 "mode": mode,
                 "load_s": load_s,
                 "peak_rss_mb_load_and_one_epoch": rss_after_first,
-                "epoch_s": statistics.median(times[1:]),
+                "epoch_s": min(times[1:]),
                 "epoch_times": times,
             }
         )
@@ -130,6 +131,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--child", choices=("layerlab", "array"))
     parser.add_argument("--folder", type=Path)
     options = parser.parse_args()
@@ -139,8 +141,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-imdb-") as tmp:
         folder = Path(tmp)
         write_synthetic_imdb(folder)
-        results = {}
-        for mode in ("layerlab", "array"):
+        results: dict[str, dict] = {}
+        # Alternate the modes and keep each one's fastest epoch: on a shared machine the
+        # slowest epochs measure the neighbours, not the input pipeline.
+        for mode in ("layerlab", "array") * options.rounds:
             command = [
                 sys.executable,
                 __file__,
@@ -154,7 +158,19 @@ def main() -> None:
                 str(options.batch_size),
             ]
             output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-            results[mode] = json.loads(output.strip().splitlines()[-1])
+            result = json.loads(output.strip().splitlines()[-1])
+            best = results.get(mode)
+            if best is None or result["epoch_s"] < best["epoch_s"]:
+                result["peak_rss_mb_load_and_one_epoch"] = max(
+                    result["peak_rss_mb_load_and_one_epoch"],
+                    best["peak_rss_mb_load_and_one_epoch"] if best else 0.0,
+                )
+                results[mode] = result
+            else:
+                best["peak_rss_mb_load_and_one_epoch"] = max(
+                    best["peak_rss_mb_load_and_one_epoch"],
+                    result["peak_rss_mb_load_and_one_epoch"],
+                )
     ours, dense = results["layerlab"], results["array"]
     ratio = dense["epoch_s"] / ours["epoch_s"]
     print(f"IMDB-shaped data: {REVIEWS:,} training reviews, num_words {NUM_WORDS:,}, multi-hot")
