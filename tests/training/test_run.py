@@ -295,3 +295,28 @@ def test_class_weight_is_refused_for_regression():
     project = make_project(loss="mean_squared_error", class_weight="balanced")
     result = training.run(project, dataset=make_dataset(task="regression"))
     assert result.status == "failed" and "regression" in result.message
+
+
+def test_a_run_stopped_before_it_starts_trains_nothing(recorder):
+    control = training.TrainControl()
+    control.stop()
+    control.pause()  # a stopped run cannot be paused
+    assert control.stop_requested and not control.paused
+    result = training.run(make_project(), sink=recorder, control=control, dataset=make_dataset())
+    assert result.status == "stopped" and result.message == "Stopped before training began."
+    assert [type(e) for e in recorder.events] == [TrainEnd]
+    assert result.epochs_completed == 0 and result.model is None
+
+
+def test_history_rows_and_per_class_logs():
+    from engine.callbacks import epoch_line, scalar_logs
+
+    logs = scalar_logs({"loss": np.float32(0.5), "f1": np.array([0.1, 0.9]), "learning_rate": 1e-3})
+    assert logs == {"loss": 0.5, "f1_0": 0.1, "f1_1": 0.9, "learning_rate": 0.001}
+    rows = training.history_rows({"loss": [0.9, 0.5], "val_loss": [1.0, 0.7]})
+    assert rows == [
+        {"epoch": 1, "loss": 0.9, "val_loss": 1.0},
+        {"epoch": 2, "loss": 0.5, "val_loss": 0.7},
+    ]
+    line = epoch_line(1, 5, {"loss": 0.5, "learning_rate": 0.001}, 1.25)
+    assert line == "Epoch 2/5 - 1.2 s - loss: 0.5 - learning_rate: 0.001"
