@@ -66,16 +66,25 @@ def _bounds(param: Any, low: float, high: float) -> tuple[float, float]:
 
 
 class CompactDoubleSpinBox(QDoubleSpinBox):
-    """A double spin box that shows ``0.001`` rather than ``0.00100000``."""
+    """A double spin box that shows ``0.001`` rather than ``0.00100000``, and never changes
+    a value (such as Keras's ``1/255``) just because its text was shown and left."""
 
     def textFromValue(self, value: float) -> str:
-        return f"{value:.6g}"
+        short = f"{value:.10g}"
+        return short if float(short) == value else repr(float(value))
+
+    def stepBy(self, steps: int) -> None:
+        """Arrow steps land on round numbers (0.15, not 0.15000000000000002)."""
+        target = float(f"{self.value() + steps * self.singleStep():.10g}")
+        self.setValue(min(max(target, self.minimum()), self.maximum()))
 
     def valueFromText(self, text: str) -> float:
         try:
-            return float(text.replace(",", "."))
+            number = float(text.replace(",", "."))
         except ValueError:
             return self.value()
+        current = self.value()
+        return current if text == self.textFromValue(current) else number
 
     def validate(self, text, position):
         from PySide6.QtGui import QValidator
@@ -120,7 +129,7 @@ class FloatEditor(ParamEditor):
         self.spin = CompactDoubleSpinBox(self)
         self.spin.setMinimumWidth(70)
         low, high = _bounds(param, -FLOAT_LIMIT, FLOAT_LIMIT)
-        self.spin.setDecimals(10)
+        self.spin.setDecimals(20)
         self.spin.setRange(low, high)
         self.spin.setSingleStep(0.05 if high <= 1.0 else 0.1)
         self.spin.setKeyboardTracking(False)
@@ -259,13 +268,34 @@ class StrEditor(ParamEditor):
         return self.line.text()
 
 
+def _flatten(value: Any) -> tuple[list, Any]:
+    """Leaves of a (nested) list and its structure: ``[[1, 1], [2, 2]]`` → four leaves."""
+    if isinstance(value, list | tuple):
+        leaves: list = []
+        shape = []
+        for item in value:
+            inner, inner_shape = _flatten(item)
+            leaves += inner
+            shape.append(inner_shape)
+        return leaves, shape
+    return [value], None
+
+
+def _rebuild(leaves: list, shape: Any) -> Any:
+    """Inverse of ``_flatten`` (consumes ``leaves`` from the front)."""
+    if shape is None:
+        return leaves.pop(0)
+    return [_rebuild(leaves, inner) for inner in shape]
+
+
 class IntTupleEditor(ParamEditor):
-    """One spin box per element; an int value gets one spin box and stays an int."""
+    """One spin box per number; the value keeps its form (an int, a list, nested lists such
+    as a 2-D padding ``[[top, bottom], [left, right]]``)."""
 
     def __init__(self, param, codec=None, parent=None):
         super().__init__(param, codec, parent)
         self.spins: list[QSpinBox] = []
-        self._as_list = True
+        self._shape: Any = None
 
     def _new_spin(self) -> QSpinBox:
         low, high = _bounds(self.param, -INT_LIMIT, INT_LIMIT)
@@ -291,10 +321,7 @@ class IntTupleEditor(ParamEditor):
             self.setFocusProxy(self.spins[0])
 
     def set_value(self, value):
-        if isinstance(value, list | tuple):
-            items, self._as_list = list(value), True
-        else:
-            items, self._as_list = [value if value is not None else 1], False
+        items, self._shape = _flatten(value if value is not None else 1)
         self._ensure(len(items))
         for spin, item in zip(self.spins, items, strict=True):
             spin.blockSignals(True)
@@ -302,8 +329,7 @@ class IntTupleEditor(ParamEditor):
             spin.blockSignals(False)
 
     def value(self):
-        items = [spin.value() for spin in self.spins]
-        return items if self._as_list else items[0]
+        return _rebuild([spin.value() for spin in self.spins], self._shape)
 
 
 class FloatTupleEditor(IntTupleEditor):
@@ -313,7 +339,7 @@ class FloatTupleEditor(IntTupleEditor):
         low, high = _bounds(self.param, -FLOAT_LIMIT, FLOAT_LIMIT)
         spin = CompactDoubleSpinBox(self)
         spin.setMinimumWidth(50)
-        spin.setDecimals(8)
+        spin.setDecimals(20)
         spin.setRange(low, high)
         spin.setSingleStep(0.05)
         return spin
@@ -410,7 +436,7 @@ class RegularizerEditor(ParamEditor):
         spin = CompactDoubleSpinBox(self)
         spin.setMinimumWidth(60)
         spin.setObjectName(f"{self.param.name}_{name}")
-        spin.setDecimals(8)
+        spin.setDecimals(20)
         spin.setRange(0.0, 100.0)
         spin.setSingleStep(0.001)
         spin.setValue(0.01)
