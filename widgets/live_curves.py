@@ -339,6 +339,9 @@ class LiveCurves(QWidget):
         if not changed:
             item.hideAxis("right")
             self.lr_curve.setData([], [])
+            if self._lr_legend_added:
+                item.legend.removeItem(self.lr_curve)
+                self._lr_legend_added = False
             return
         item.showAxis("right")
         if not self._lr_legend_added:
@@ -434,6 +437,8 @@ class LiveCurves(QWidget):
         self._update_metric_title()
         self._batches_dirty = self._epochs_dirty = True
         self.flush()
+        for plot in (self.loss_plot, self.metric_plot):
+            plot.getPlotItem().enableAutoRange()
 
     # -- overlays of recorded runs -----------------------------------------------------------
 

@@ -132,6 +132,11 @@ def test_learning_rate_axis_appears_only_when_the_rate_changes(curves):
     assert curves.loss_plot.getPlotItem().getAxis("right").isVisible()
     y = _ys(curves.lr_curve)
     assert len(y) == 3 and y[-1] == pytest.approx(0.001)
+    legend = curves.loss_plot.getPlotItem().legend
+    assert "learning rate" in [label.text for _, label in legend.items]
+    curves.clear()
+    assert "learning rate" not in [label.text for _, label in legend.items]
+    assert not curves.loss_plot.getPlotItem().getAxis("right").isVisible()
 
 
 def test_crosshair_values(curves):
