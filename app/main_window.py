@@ -86,6 +86,15 @@ def template_title(path: Path) -> str:
     return str(title) if title else path.stem.replace("_", " ").replace("-", " ").title()
 
 
+def template_description(path: Path) -> str:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    description = data.get("description") if isinstance(data, dict) else None
+    return str(description) if description else ""
+
+
 class MainWindow(QMainWindow):
     """LayerLab's one window. ``start(path)`` opens the first project and loads Keras;
     ``catalogReady`` fires once the palette is filled and layer edits work."""
@@ -112,6 +121,7 @@ class MainWindow(QMainWindow):
         self.last_result: Any = None
         self._pending_path: Path | None = None
         self._imported_name: str | None = None
+        self._suggested_stem = "untitled"
         self._tasks: set[BackgroundTask] = set()
         self._summary_dirty = True
         self._closing_confirmed = False
@@ -387,6 +397,7 @@ class MainWindow(QMainWindow):
         edit_menu.addActions(self.stack_view.list.actions())
 
         self.templates_menu = bar.addMenu("&Templates")
+        self.templates_menu.setToolTipsVisible(True)
         self.templates_menu.setObjectName("templatesMenu")
         self._fill_templates_menu()
 
@@ -700,7 +711,7 @@ class MainWindow(QMainWindow):
     def _display_name(self) -> str:
         if self.document.path is not None:
             return self.document.path.name
-        return f"{self._imported_name} (imported)" if self._imported_name else "Untitled"
+        return f"{self._imported_name} (unsaved)" if self._imported_name else "Untitled"
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self._display_name()}[*] — LayerLab")
@@ -783,6 +794,7 @@ class MainWindow(QMainWindow):
             self._update_title()
         elif as_template:
             self._imported_name = template_title(path)
+            self._suggested_stem = path.stem
             self.document.set_project(project, None)
         else:
             self.document.set_project(project, path)
@@ -827,6 +839,7 @@ class MainWindow(QMainWindow):
         project = new_project()
         project["model"] = copy.deepcopy(loaded.spec)
         self._imported_name = path.name
+        self._suggested_stem = path.stem
         self.last_result = None
         self.export_action.setEnabled(False)
         self.document.set_project(project, None)
@@ -850,10 +863,8 @@ class MainWindow(QMainWindow):
         return self._save_to(self.document.path)
 
     def save_as(self) -> bool:
-        suggested = str(
-            Path(self.settings.last_folder())
-            / f"{Path(self._display_name().split(' ')[0]).stem}{PROJECT_SUFFIX}"
-        )
+        stem = self.document.path.stem if self.document.path else self._suggested_stem
+        suggested = str(Path(self.settings.last_folder()) / f"{stem}{PROJECT_SUFFIX}")
         path, _filter = QFileDialog.getSaveFileName(
             self, "Save project", suggested, f"LayerLab projects (*{PROJECT_SUFFIX})"
         )
@@ -910,6 +921,9 @@ class MainWindow(QMainWindow):
         for path in templates:
             action = self.templates_menu.addAction(template_title(path))
             action.setData(str(path))
+            description = template_description(path)
+            action.setToolTip(description)
+            action.setStatusTip(description)
             action.triggered.connect(self._open_template)
         demo = resources_dir() / f"demo{PROJECT_SUFFIX}"
         if templates:

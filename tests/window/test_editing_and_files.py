@@ -117,3 +117,14 @@ def test_no_display_is_said_plainly(monkeypatch):
     assert message and "QT_QPA_PLATFORM=offscreen" in message
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     assert display_problem() is None
+
+
+def test_summary_tab_shows_keras_summary_and_config(qtbot, window):
+    window.tabs.setCurrentWidget(window.summary_page)
+    qtbot.waitUntil(lambda: "Total params" in window.summary_text.toPlainText(), timeout=30_000)
+    assert "4,810" in window.summary_text.toPlainText()
+    config = json.loads(window.config_text.toPlainText())
+    assert config["class_name"] == "Sequential"
+    assert window.summary_text.isReadOnly() and window.config_text.isReadOnly()
+    window.document.insert_layer(0, "Dense")
+    qtbot.waitUntil(lambda: "dense_2" in window.summary_text.toPlainText(), timeout=30_000)

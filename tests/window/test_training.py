@@ -7,6 +7,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from PySide6.QtWidgets import QFileDialog
+
 from engine.events import TrainEnd
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,7 +19,7 @@ def _short_fit(window, epochs):
     window.document.set_training(project["compile"], {**project["fit"], "epochs": epochs})
 
 
-def test_demo_trains_through_the_train_button(qtbot, window):
+def test_demo_trains_through_the_train_button(qtbot, window, tmp_path, monkeypatch):
     _short_fit(window, 2)
     ends = []
     window.controller.event.connect(
@@ -37,6 +39,16 @@ def test_demo_trains_through_the_train_button(qtbot, window):
     qtbot.waitUntil(lambda: len(window.document.project["runs"]) == 1, timeout=30_000)
     assert window.runs_panel.runs()[0]["status"] == "completed"
     assert window.isWindowModified()
+
+    target = tmp_path / "trained.h5"
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *args, **kwargs: (str(target), ""))
+    )
+    window.export_action.trigger()
+    qtbot.waitUntil(lambda: "Exported" in window.statusBar().currentMessage(), timeout=30_000)
+    from engine.modelfile import load_model_file
+
+    assert load_model_file(target).spec["layers"][-1]["config"]["units"] == 10
 
 
 CLOSE_MID_RUN = textwrap.dedent(
