@@ -49,14 +49,22 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def apply_style(app) -> None:
-    """Fusion, following the system's light or dark scheme."""
+def wants_dark(app) -> bool:
+    """Dark when ``LAYERLAB_THEME=dark``, light when ``=light``, else the system's scheme."""
     from PySide6.QtCore import Qt
+
+    forced = os.environ.get("LAYERLAB_THEME", "").strip().lower()
+    if forced in {"dark", "light"}:
+        return forced == "dark"
+    return app.styleHints().colorScheme() == Qt.ColorScheme.Dark
+
+
+def apply_style(app) -> None:
+    """Fusion, following the system's light or dark scheme (see ``wants_dark``)."""
     from PySide6.QtGui import QColor, QPalette
 
     app.setStyle("Fusion")
-    scheme = app.styleHints().colorScheme()
-    if scheme != Qt.ColorScheme.Dark:
+    if not wants_dark(app):
         app.setPalette(app.style().standardPalette())
         return
     palette = QPalette()
@@ -109,8 +117,38 @@ def run_app(argv: list[str]) -> int:
     window.show()
     shown = time.perf_counter() - LAUNCH_TIME
     window.launch_seconds = shown
+    probe = None
     if args.quit_after_ready:
-        window.loader.ready.connect(window.report_launch_and_quit)
-        window.loader.failed.connect(window.report_launch_and_quit)
+        probe = EventLoopProbe(window)
+        window.catalogReady.connect(probe.report_and_quit)
+        window.loader.failed.connect(probe.report_and_quit)
     window.start(args.file)
     return app.exec()
+
+
+class EventLoopProbe:
+    """For ``--quit-after-ready`` (launch benchmark): how late a 10 ms timer fired while
+    Keras loaded in the background, i.e. the longest moment the window could not react."""
+
+    def __init__(self, window):
+        from PySide6.QtCore import QTimer
+
+        self.window = window
+        self.gaps: list[float] = []
+        self._last = time.perf_counter()
+        self.timer = QTimer(window)
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append((now - self._last) * 1000 - 10)
+        self._last = now
+
+    def report_and_quit(self, *_args) -> None:
+        self.timer.stop()
+        gaps = sorted(self.gaps) or [0.0]
+        print(f"event_gap_max_ms={gaps[-1]:.1f}")
+        print(f"event_gap_p99_ms={gaps[int(len(gaps) * 0.99) - 1 if len(gaps) > 1 else 0]:.1f}")
+        self.window.report_launch_and_quit()

@@ -128,3 +128,17 @@ def test_summary_tab_shows_keras_summary_and_config(qtbot, window):
     assert window.summary_text.isReadOnly() and window.config_text.isReadOnly()
     window.document.insert_layer(0, "Dense")
     qtbot.waitUntil(lambda: "dense_2" in window.summary_text.toPlainText(), timeout=30_000)
+
+
+def test_theme_can_be_forced_dark(qapp, monkeypatch):
+    from PySide6.QtGui import QPalette
+
+    from app.application import apply_style
+
+    monkeypatch.setenv("LAYERLAB_THEME", "dark")
+    apply_style(qapp)
+    assert qapp.palette().color(QPalette.ColorRole.Window).lightness() < 80
+    monkeypatch.setenv("LAYERLAB_THEME", "light")
+    apply_style(qapp)
+    assert qapp.palette().color(QPalette.ColorRole.Window).lightness() > 180
+    assert qapp.style().name().lower() == "fusion"
