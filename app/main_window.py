@@ -725,6 +725,22 @@ class MainWindow(QMainWindow):
         self.runs_panel.set_project(self.document.project, self.document.path)
 
     # ------------------------------------------------------------------ files
+    def may_replace_project(self) -> bool:
+        """Before New/Open: stop a running training run (asking first) and ask about unsaved
+        changes; True when the current project may be replaced."""
+        if self.controller.is_running():
+            answer = QMessageBox.question(
+                self,
+                "Training is running",
+                "A training run is going. Stop it and open another project?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+            self.controller.shutdown()
+        return self.maybe_save()
+
     def maybe_save(self) -> bool:
         """Ask about unsaved changes; True when it is fine to continue."""
         if self.document.undo_stack.isClean():
@@ -743,7 +759,7 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Discard
 
     def new_project(self) -> None:
-        if not self.maybe_save():
+        if not self.may_replace_project():
             return
         self._imported_name = None
         self.last_result = None
@@ -752,7 +768,7 @@ class MainWindow(QMainWindow):
         self._select_layer(-1)
 
     def open_dialog(self) -> None:
-        if not self.maybe_save():
+        if not self.may_replace_project():
             return
         path, _filter = QFileDialog.getOpenFileName(
             self,
@@ -767,7 +783,7 @@ class MainWindow(QMainWindow):
     def open_path(self, path: str | Path, *, ask: bool = True, as_template: bool = False) -> None:
         """Open a project, template or model file (model files load in the background)."""
         path = Path(path)
-        if ask and not self.maybe_save():
+        if ask and not self.may_replace_project():
             return
         if not self.document.ready:
             self._pending_path = path
@@ -1071,6 +1087,7 @@ class MainWindow(QMainWindow):
         self.progress.reset()
         block, loss, split = self._dataset_request()
         dataset = self.dataset_controller.cached(block, loss, split)
+        self._run_generation = self.document.generation
         self.controller.start(copy.deepcopy(self.document.project), dataset=dataset)
 
     def train_button(self):
@@ -1125,15 +1142,21 @@ class MainWindow(QMainWindow):
         """Record a finished run in the project; its weights are written in the background."""
         from engine.runs import record_run
 
+        if getattr(self, "_run_generation", None) != self.document.generation:
+            return  # another project was opened meanwhile: the run belongs to the old one
         project = copy.deepcopy(self.document.project)
         path = self.document.path
         task = BackgroundTask(lambda: record_run(project, result, path), self)
+        task.generation = self.document.generation
         task.done.connect(self._on_run_recorded)
         task.failed.connect(self._on_run_record_failed)
         self._start_task(task)
 
     def _on_run_recorded(self, recorded: tuple[dict, dict]) -> None:
-        self._forget_task(self.sender())
+        task = self.sender()
+        self._forget_task(task)
+        if getattr(task, "generation", None) != self.document.generation:
+            return
         _project, run = recorded
         self.document.replace_runs([*self.document.project.get("runs", []), run])
         self.runs_panel.table.select_runs([run["id"]])

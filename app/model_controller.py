@@ -52,6 +52,7 @@ class ProjectDocument(QObject):
         self.analysis: Any = None
         self.analysis_ms = 0.0
         self.dataset_input_shape: tuple | None = None
+        self.generation = 0  # increases each time another project is opened
         self._catalog: Any = None
         self._spec: Any = None
 
@@ -73,6 +74,7 @@ class ProjectDocument(QObject):
         """Open ``project`` (already validated); the undo history starts afresh."""
         self.project = copy.deepcopy(project)
         self.path = Path(path) if path is not None else None
+        self.generation += 1
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self._analyse()
@@ -245,10 +247,19 @@ class ProjectDocument(QObject):
         self.edit("Change dataset", {"dataset": copy.deepcopy(block)}, merge_key=None)
 
     def set_training(self, compile_block: dict, fit_block: dict) -> None:
+        """Replace the compile and fit blocks; successive edits of the same settings (a
+        spin box stepping the learning rate) merge into one undo step."""
+        changed = sorted(
+            f"{section}.{key}"
+            for section, new in (("compile", compile_block), ("fit", fit_block))
+            for key in set(new) | set(self.project.get(section, {}))
+            if new.get(key) != self.project.get(section, {}).get(key)
+        )
+        label = changed[0].split(".", 1)[1].replace("_", " ") if len(changed) == 1 else "training"
         self.edit(
-            "Change training settings",
+            f"Change {label} settings" if label == "training" else f"Change {label}",
             {"compile": copy.deepcopy(compile_block), "fit": copy.deepcopy(fit_block)},
-            merge_key=("training",),
+            merge_key=("training", *changed),
         )
 
     def replace_runs(self, runs: list[dict]) -> None:

@@ -142,3 +142,18 @@ def test_theme_can_be_forced_dark(qapp, monkeypatch):
     apply_style(qapp)
     assert qapp.palette().color(QPalette.ColorRole.Window).lightness() > 180
     assert qapp.style().name().lower() == "fusion"
+
+
+def test_training_settings_edits_merge_per_setting(window):
+    document = window.document
+    compile_block, fit = document.project["compile"], document.project["fit"]
+    document.set_training(compile_block, {**fit, "epochs": 16})
+    document.set_training(compile_block, {**fit, "epochs": 17})
+    assert document.undo_stack.count() == 1
+    assert document.undo_stack.undoText() == "Change epochs"
+    document.set_training(compile_block, {**fit, "epochs": 17, "batch_size": 64})
+    assert document.undo_stack.count() == 2
+    document.undo_stack.undo()
+    document.undo_stack.undo()
+    assert document.project["fit"]["epochs"] == fit["epochs"]
+    assert window.training_panel.settings()[1]["epochs"] == fit["epochs"]
