@@ -378,6 +378,12 @@ class MainWindow(QMainWindow):
         )
         self.pause_action.setEnabled(False)
         self.stop_action.setEnabled(False)
+        self.find_layer_action = action(
+            "&Find Layer…",
+            self._focus_palette_search,
+            QKeySequence.StandardKey.Find,
+            "findLayerAction",
+        )
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -395,6 +401,8 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([self.undo_action, self.redo_action])
         edit_menu.addSeparator()
         edit_menu.addActions(self.stack_view.list.actions())
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.find_layer_action)
 
         self.templates_menu = bar.addMenu("&Templates")
         self.templates_menu.setToolTipsVisible(True)
@@ -629,6 +637,11 @@ class MainWindow(QMainWindow):
         else:
             index = self.document.layer_count()
         self.document.insert_layer(index, class_name, current)
+
+    def _focus_palette_search(self) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.palette.search.setFocus()
+        self.palette.search.selectAll()
 
     def _on_insert_requested(self, index: int, class_name: str) -> None:
         self.document.insert_layer(index, class_name, self.stack_view.current_layer())
