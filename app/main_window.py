@@ -15,17 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QFontDatabase, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QPlainTextEdit,
-    QPushButton,
     QSplitter,
     QStyle,
     QTabWidget,
@@ -36,12 +33,11 @@ from PySide6.QtWidgets import (
 
 from app.loader import BackgroundTask, KerasLoader, LoadedCatalog
 from app.model_controller import ProjectDocument, format_shape
+from app.recovery import RecoveryStore
 from app.settings import AppSettings
 from engine.errors import LayerLabError
-from engine.files import atomic_write_text
 from engine.project import (
     PROJECT_SUFFIX,
-    dumps_project,
     load_project,
     new_project,
     resources_dir,
@@ -51,6 +47,7 @@ from widgets.layer_palette import LayerPalette
 from widgets.property_editor import PropertyEditor
 from widgets.stack_model import StackModel
 from widgets.stack_view import StackView
+from widgets.summary_view import SummaryView
 
 ICON_DIR = resources_dir() / "icons"
 TEMPLATE_DIR = resources_dir() / "templates"
@@ -113,6 +110,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.settings = settings or AppSettings()
         self.recovery_dir = Path(recovery_dir) if recovery_dir else default_recovery_dir()
+        self.recovery = RecoveryStore(self.recovery_dir)
         self.document = ProjectDocument(self)
         self.loader = KerasLoader(self)
         self.catalog: LoadedCatalog | None = None
@@ -195,43 +193,10 @@ class MainWindow(QMainWindow):
         self.property_editor.inputShapeEdited.connect(self._on_input_shape_edited)
 
     def _build_summary(self) -> None:
-        page = QWidget(self)
-        page.setObjectName("summaryPage")
-        layout = QVBoxLayout(page)
-        fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        self.summary_text = QPlainTextEdit(page)
-        self.summary_text.setObjectName("summaryText")
-        self.config_text = QPlainTextEdit(page)
-        self.config_text.setObjectName("configText")
-        for editor in (self.summary_text, self.config_text):
-            editor.setReadOnly(True)
-            editor.setFont(fixed)
-            editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-            editor.setTextInteractionFlags(
-                Qt.TextInteractionFlag.TextSelectableByMouse
-                | Qt.TextInteractionFlag.TextSelectableByKeyboard
-            )
-        splitter = QSplitter(Qt.Orientation.Vertical, page)
-        for title, editor in (
-            ("model.summary()", self.summary_text),
-            ("Keras JSON config", self.config_text),
-        ):
-            box = QWidget(splitter)
-            box_layout = QVBoxLayout(box)
-            box_layout.setContentsMargins(0, 0, 0, 0)
-            row = QHBoxLayout()
-            row.addWidget(QLabel(f"<b>{title}</b>"))
-            row.addStretch(1)
-            copy_button = QPushButton("Copy", box)
-            copy_button.clicked.connect(editor.selectAll)
-            copy_button.clicked.connect(editor.copy)
-            row.addWidget(copy_button)
-            box_layout.addLayout(row)
-            box_layout.addWidget(editor)
-            splitter.addWidget(box)
-        layout.addWidget(splitter)
-        self.summary_page = page
-        self.tabs.addTab(page, "Summary")
+        self.summary_page = SummaryView(self)
+        self.summary_text = self.summary_page.summary_text
+        self.config_text = self.summary_page.config_text
+        self.tabs.addTab(self.summary_page, "Summary")
         self.tabs.currentChanged.connect(self._on_tab_changed)
 
     def _add_dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
@@ -816,7 +781,7 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(False)
         as_template = as_template or self._pending_template
         self._pending_template = False
-        if path == self._recovery_files()[0]:
+        if path == self.recovery.project_file:
             self.document.set_project(project, self._recovered_original)
             self._imported_name = None if self._recovered_original else "recovered work"
             self.document.undo_stack.resetClean()
@@ -1205,46 +1170,30 @@ class MainWindow(QMainWindow):
             self.curves.add_overlay(key, label, history, color)
 
     # ------------------------------------------------------------------ autosave / recovery
-    def _recovery_files(self) -> tuple[Path, Path]:
-        return self.recovery_dir / f"autosave{PROJECT_SUFFIX}", self.recovery_dir / "autosave.json"
-
     def autosave(self) -> bool:
         """Write unsaved work to the recovery file (True when something was written)."""
         if self.document.undo_stack.isClean():
             return False
-        project_file, meta_file = self._recovery_files()
         try:
-            self.recovery_dir.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(project_file, dumps_project(self.document.project))
-            meta = {
-                "path": str(self.document.path) if self.document.path else None,
-                "saved_at": time.time(),
-            }
-            atomic_write_text(meta_file, json.dumps(meta))
+            self.recovery.write(self.document.project, self.document.path)
         except (OSError, LayerLabError) as error:
             self.statusBar().showMessage(f"Autosave failed: {error}", 8000)
             return False
         return True
 
     def _clear_recovery(self) -> None:
-        for path in self._recovery_files():
-            path.unlink(missing_ok=True)
+        self.recovery.clear()
 
     def _offer_recovery(self) -> bool:
         """Offer the autosave left by a crash; True when it was restored."""
-        project_file, meta_file = self._recovery_files()
-        if not project_file.exists():
+        if not self.recovery.exists():
             return False
-        try:
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            meta = {}
-        original = meta.get("path")
+        original = self.recovery.original_path()
         answer = QMessageBox.question(
             self,
             "Recover unsaved work?",
             "LayerLab did not close normally last time. Restore the unsaved changes"
-            + (f" to {Path(original).name}" if original else "")
+            + (f" to {original.name}" if original else "")
             + "?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.Yes,
@@ -1252,9 +1201,9 @@ class MainWindow(QMainWindow):
         if answer != QMessageBox.StandardButton.Yes:
             self._clear_recovery()
             return False
-        self._pending_path = project_file
-        self._recovered_original = Path(original) if original else None
-        self._preview_project(project_file)
+        self._pending_path = self.recovery.project_file
+        self._recovered_original = original
+        self._preview_project(self.recovery.project_file)
         return True
 
     # ------------------------------------------------------------------ closing

@@ -126,6 +126,11 @@ def test_summary_tab_shows_keras_summary_and_config(qtbot, window):
     config = json.loads(window.config_text.toPlainText())
     assert config["class_name"] == "Sequential"
     assert window.summary_text.isReadOnly() and window.config_text.isReadOnly()
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QPushButton
+
+    window.summary_page.findChild(QPushButton, "configTextCopy").click()
+    assert json.loads(QGuiApplication.clipboard().text())["class_name"] == "Sequential"
     window.document.insert_layer(0, "Dense")
     qtbot.waitUntil(lambda: "dense_2" in window.summary_text.toPlainText(), timeout=30_000)
 
