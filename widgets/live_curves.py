@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from engine.events import BatchesEnd, EpochEnd, TrainBegin, TrainEnd
 from engine.files import atomic_write_bytes
 
-REDRAW_INTERVAL_MS = 120
+REDRAW_INTERVAL_MS = 150
 TRAIN_COLOR = QColor("#1f77b4")
 VALIDATION_COLOR = QColor("#ff7f0e")
 LEARNING_RATE_COLOR = QColor("#7f7f7f")
@@ -225,7 +225,7 @@ class LiveCurves(QWidget):
 
     @Slot(object)
     def on_event(self, event) -> None:
-        """Consume one engine event; redraws happen later, at most every 120 ms."""
+        """Consume one engine event; redraws happen later, at most every REDRAW_INTERVAL_MS."""
         if isinstance(event, TrainBegin):
             self.clear()
             self._steps_per_epoch = event.steps_per_epoch
