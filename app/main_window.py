@@ -464,6 +464,7 @@ class MainWindow(QMainWindow):
             self.open_path(target)
         self.loader.ready.connect(self._on_keras_ready)
         self.loader.failed.connect(self._on_keras_failed)
+        self._set_train_enabled(False)
         QTimer.singleShot(0, self.loader.start)
 
     def _on_keras_ready(self, result: LoadedCatalog) -> None:
@@ -498,6 +499,7 @@ class MainWindow(QMainWindow):
         if pending is not None:
             self.open_path(pending, ask=False)
         self._show_properties(self.stack_view.current_layer())
+        self._set_train_enabled(True)
         self.catalogReady.emit(result)
 
     @staticmethod
@@ -1067,6 +1069,12 @@ class MainWindow(QMainWindow):
         dataset = self.dataset_controller.cached(block, loss, split)
         self._run_generation = self.document.generation
         self.controller.start(copy.deepcopy(self.document.project), dataset=dataset)
+
+    def _set_train_enabled(self, enabled: bool) -> None:
+        """Train needs Keras: off while it loads (and while a run is going)."""
+        enabled = enabled and not self.controller.is_running()
+        self.train_action.setEnabled(enabled)
+        self.training_panel.train_button.setEnabled(enabled)
 
     def train_button(self):
         """The Train control a user presses: the training panel's button, else the toolbar's."""

@@ -350,10 +350,19 @@ class ProjectDocument(QObject):
         body = self._body()
         return body[index].get("class_name", "layer") if 0 <= index < len(body) else "layer"
 
+    def _raw_input_shape(self) -> tuple | None:
+        """The InputLayer's shape read from the dict itself (before Keras is loaded)."""
+        layers = self.project.get("model", {}).get("layers", [])
+        if not layers or layers[0].get("class_name") != "InputLayer":
+            return None
+        shape = layers[0].get("config", {}).get("batch_shape")
+        return tuple(shape[1:]) if isinstance(shape, list) and len(shape) > 1 else None
+
     def _input_row(self) -> StackRow:
-        spec_shape = None
         if self._spec is not None:
             spec_shape = self._spec.input_shape(self.project["model"])
+        else:
+            spec_shape = self._raw_input_shape()
         if spec_shape is not None:
             shape, source = tuple(spec_shape), "set in the model"
         elif self.dataset_input_shape is not None:

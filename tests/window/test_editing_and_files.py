@@ -162,3 +162,27 @@ def test_training_settings_edits_merge_per_setting(window):
     document.undo_stack.undo()
     assert document.project["fit"]["epochs"] == fit["epochs"]
     assert window.training_panel.settings()[1]["epochs"] == fit["epochs"]
+
+
+def test_before_keras_loads_the_window_shows_the_project_and_waits(qtbot, tmp_path):
+    from app.main_window import MainWindow
+    from app.settings import AppSettings
+
+    window = MainWindow(AppSettings(tmp_path / "s.ini"), recovery_dir=tmp_path / "recovery")
+    qtbot.addWidget(window)
+    window.show()
+    window.start(None)  # the loader starts on the next event-loop turn
+    assert not window.palette.isEnabled()
+    assert "Loading TensorFlow" in window.statusBar().currentMessage()
+    assert not window.train_button().isEnabled()
+    assert [row.title for row in window.stack_model.rows()] == [
+        "Input (64,)",
+        "Dense",
+        "Dropout",
+        "Dense",
+    ]
+    with qtbot.waitSignal(window.catalogReady, timeout=90_000):
+        pass
+    assert window.palette.isEnabled() and window.train_button().isEnabled()
+    assert window.stack_model.rows()[1].title == "Dense 64 · relu"
+    window.document.undo_stack.setClean()
