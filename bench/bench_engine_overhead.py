@@ -1,18 +1,20 @@
 """Throughput of ``engine.training.run`` against a plain ``model.fit``, and RSS over repeated runs.
 
 MNIST-size MLP 784-256-256-10 on 60,000 x 784 float32 random data, batch 128, no
-validation: the same model, data and batch size both ways. Epochs alternate between the two
-so that machine noise (epoch times wander by several percent on a shared 2-core box) hits
-both alike; the first epoch of each (tracing) is left out. The engine's per-batch cost is
-also measured directly (its callbacks called 50,000 times), which machine load does not
-blur. Then 50 small runs through ``engine.training.run`` print the process RSS every 10 runs.
+validation: the same model, data and batch size both ways. Runs alternate between the two
+(plain first in odd rounds, engine first in even ones) so that machine noise (epoch times
+wander by several percent on a shared 2-core box) hits both alike; the first epoch of each
+run (tracing) is left out. The engine's per-batch cost is also measured directly (its
+callbacks called 50,000 times), which machine load does not blur. Then 50 small runs
+through ``engine.training.run`` print the process RSS every 10 runs.
 
-    .venv/bin/python bench/bench_engine_overhead.py [--rounds 3] [--runs 50]
+    .venv/bin/python bench/bench_engine_overhead.py [--rounds 3] [--epochs 3] [--runs 50]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import resource
 import statistics
@@ -80,6 +82,7 @@ def project(epochs: int, config: dict) -> dict:
 
 def plain_epoch_seconds(x, y, config, epochs) -> list[float]:
     keras.backend.clear_session()
+    gc.collect()  # as engine.training.run does: old models' garbage is not timed
     model = keras.Sequential.from_config(config)
     model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     times: list[float] = []
@@ -166,8 +169,12 @@ def main() -> None:
     plain: list[float] = []
     engine: list[float] = []
     for round_index in range(args.rounds):
-        plain += plain_epoch_seconds(x, y, config, args.epochs)
-        engine += engine_epoch_seconds(dataset, config, args.epochs)
+        if round_index % 2 == 0:
+            plain += plain_epoch_seconds(x, y, config, args.epochs)
+            engine += engine_epoch_seconds(dataset, config, args.epochs)
+        else:
+            engine += engine_epoch_seconds(dataset, config, args.epochs)
+            plain += plain_epoch_seconds(x, y, config, args.epochs)
         print(
             f"round {round_index + 1}: plain fit {SAMPLES / statistics.median(plain):,.0f} "
             f"samples/s, engine {SAMPLES / statistics.median(engine):,.0f} samples/s"
@@ -197,6 +204,8 @@ def main() -> None:
         ]
     ).get_config()
     small_project = project(2, json.loads(json.dumps(small_config)))
+    if args.runs < 1:
+        return
     start = rss_mib()
     print(f"RSS before {args.runs} small runs: {start:.0f} MiB")
     for index in range(1, args.runs + 1):

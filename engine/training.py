@@ -188,7 +188,8 @@ class _Run:
 
     def execute(self, evaluate_test: bool) -> RunResult:
         begin = self.clock.now()
-        snapshot = {key: copy.deepcopy(self.project.get(key)) for key in SNAPSHOT_KEYS}
+        project = self.project if isinstance(self.project, dict) else {}
+        snapshot = {key: copy.deepcopy(project.get(key)) for key in SNAPSHOT_KEYS}
         result = RunResult(
             status="failed",
             message="",
@@ -197,14 +198,23 @@ class _Run:
             started_at=self.started.isoformat(timespec="seconds"),
             snapshot=snapshot,
         )
+        device_notes: list[str] = []
         try:
+            device_notes = prepare_devices()  # before anything touches a GPU
             self.device = device_description()
         except Exception as error:  # a broken driver must not stop a CPU run
             self.device = f"unknown device ({error})"
         result.device = self.device
         fit_running = False
         try:
+            if not isinstance(self.project, dict):
+                raise TrainingError(
+                    f"A project must be an object with model, dataset, compile and fit, "
+                    f"got {type(self.project).__name__}."
+                )
             self.settings = fit_settings(self.project.get("fit"), self.epochs_override)
+            for note in device_notes:
+                self.sink(LogLine(note, level="warning"))
             if self.control.stop_requested:
                 raise StopRequested
             self._prepare()
@@ -229,7 +239,7 @@ class _Run:
             fit_running = False
             result.status, result.message = self._finished_status()
             if evaluate_test:
-                result.test_metrics = self._evaluate_test()
+                result.test_metrics = self._evaluate_test(result)
         except StopRequested:
             result.status = "stopped"
             result.message = self._stopped_message()
@@ -276,8 +286,6 @@ class _Run:
 
     def _prepare(self) -> None:
         settings = self.settings
-        for note in prepare_devices():
-            self.sink(LogLine(note, level="warning"))
         compile_block = self.project.get("compile")
         if not isinstance(compile_block, dict):
             raise TrainingError("compile must be an object with optimizer, loss and metrics.")
@@ -369,7 +377,9 @@ class _Run:
                 )
         return "completed", f"Trained {epochs} epoch{'s' if epochs != 1 else ''}."
 
-    def _evaluate_test(self) -> dict[str, float] | None:
+    def _evaluate_test(self, result: RunResult) -> dict[str, float] | None:
+        """Test metrics, or None (no test part, stopped, or failed: the trained model and
+        the run's status stand, the message says why there are no test metrics)."""
         arguments = self.dataset.evaluate_arguments(self.settings.batch_size)
         if arguments is None:
             return None
@@ -382,6 +392,11 @@ class _Run:
             )
         except StopRequested:
             self.sink(LogLine("Test evaluation stopped.", level="warning"))
+            return None
+        except Exception as error:
+            problem = f"Evaluating on the test part failed: {clean_message(error)}"
+            result.message = f"{result.message} {problem}"
+            self.sink(LogLine(problem, level="warning"))
             return None
         test = scalar_logs(metrics)
         self.sink(LogLine("Test: " + " - ".join(f"{k}: {v:.4g}" for k, v in test.items())))

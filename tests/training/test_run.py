@@ -320,3 +320,9 @@ def test_history_rows_and_per_class_logs():
     ]
     line = epoch_line(1, 5, {"loss": 0.5, "learning_rate": 0.001}, 1.25)
     assert line == "Epoch 2/5 - 1.2 s - loss: 0.5 - learning_rate: 0.001"
+
+
+def test_a_project_that_is_not_an_object_fails_plainly(recorder):
+    result = training.run(None, sink=recorder)
+    assert result.status == "failed" and "must be an object" in result.message
+    assert isinstance(recorder.events[-1], TrainEnd)
