@@ -1,6 +1,6 @@
 """LayerLab entry point.
 
-``python main.py`` opens the window; ``python main.py summary|train|runs|evaluate ...``
+``python main.py [FILE] [Qt/window options]`` opens the window; ``python main.py summary|train|runs|evaluate ...``
 run headless and never import Qt.
 """
 
@@ -35,15 +35,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
         from app.application import run_app
 
         return run_app(argv)
     args = build_parser(argv[0]).parse_args(argv)
     if args.command is None:
-        from app.application import run_app
-
-        return run_app([])
+        build_parser().print_help()
+        return 0
     from engine.errors import LayerLabError
 
     module = importlib.import_module(args.module_name)

@@ -504,13 +504,25 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def _offered_callbacks() -> dict[str, dict]:
-        """The callbacks a project may hold (engine.project's allowlist) with their defaults."""
-        from engine.project import ALLOWED_CALLBACKS
-        from widgets.training_panel import KERAS_CALLBACK_DEFAULTS
+        """The callbacks a project may hold (engine.project's allowlist) with Keras's own
+        defaults read from their signatures. TerminateOnNaN is always on, so not offered."""
+        import inspect
 
-        return {
-            name: copy.deepcopy(KERAS_CALLBACK_DEFAULTS.get(name, {})) for name in ALLOWED_CALLBACKS
-        }
+        import keras
+
+        from engine.project import ALLOWED_CALLBACKS
+
+        offered = {}
+        for name in ALLOWED_CALLBACKS:
+            if name == "TerminateOnNaN":
+                continue
+            parameters = inspect.signature(getattr(keras.callbacks, name).__init__).parameters
+            offered[name] = {
+                key: parameter.default
+                for key, parameter in parameters.items()
+                if key != "self" and parameter.default is not inspect.Parameter.empty
+            }
+        return offered
 
     def _on_keras_failed(self, message: str) -> None:
         self.palette.set_loading(message)
