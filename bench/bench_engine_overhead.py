@@ -14,7 +14,6 @@ through ``engine.training.run`` print the process RSS every 10 runs.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import resource
 import statistics
@@ -81,8 +80,7 @@ def project(epochs: int, config: dict) -> dict:
 
 
 def plain_epoch_seconds(x, y, config, epochs) -> list[float]:
-    keras.backend.clear_session()
-    gc.collect()  # as engine.training.run does: old models' garbage is not timed
+    keras.backend.clear_session()  # collects garbage, as in engine.training.run
     model = keras.Sequential.from_config(config)
     model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     times: list[float] = []

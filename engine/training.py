@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import gc
 import math
 import re
 from dataclasses import dataclass, field
@@ -299,8 +298,7 @@ class _Run:
             )
         if self.control.stop_requested:
             raise StopRequested
-        keras.backend.clear_session()
-        gc.collect()
+        keras.backend.clear_session()  # also runs the garbage collector
         self._set_seed(settings.seed)
         from engine.spec import build_model
 
