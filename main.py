@@ -1,7 +1,7 @@
 """LayerLab entry point.
 
-``python main.py [FILE] [Qt/window options]`` opens the window; ``python main.py summary|train|runs|evaluate ...``
-run headless and never import Qt.
+``python main.py [FILE] [window options]`` opens the window;
+``python main.py summary|train|runs|evaluate ...`` run headless and never import Qt.
 """
 
 from __future__ import annotations
