@@ -49,21 +49,14 @@ from engine.callbacks import (
 from engine.compiling import compile_model
 from engine.errors import LayerLabError, TrainingError
 from engine.events import LogLine, Sink, Status, TrainBegin, TrainEnd
+from engine.project import ALLOWED_CALLBACKS
 
 __all__ = ["RunResult", "TrainControl", "compile_model", "device_description", "run"]
 
 SNAPSHOT_KEYS = ("model", "dataset", "compile", "fit")
 
-# Callbacks a project may configure. TerminateOnNaN is always on (NanGuard) and accepted
-# for projects written by Keras scripts; the file-writing ones write only inside workdir.
-PROJECT_CALLBACKS = (
-    "EarlyStopping",
-    "ReduceLROnPlateau",
-    "ModelCheckpoint",
-    "CSVLogger",
-    "TensorBoard",
-    "TerminateOnNaN",
-)
+# TerminateOnNaN is always on (NanGuard) and accepted for projects written by Keras
+# scripts; the file-writing callbacks write only inside workdir.
 _DEFAULT_PATHS = {
     "ModelCheckpoint": ("filepath", "checkpoints/best.keras"),
     "CSVLogger": ("filename", "training_log.csv"),
@@ -604,12 +597,12 @@ def make_callbacks(settings: list, workdir: Path, started: datetime) -> list:
     callbacks = []
     for index, item in enumerate(settings):
         field_name = f"fit.callbacks[{index}]"
-        if not isinstance(item, dict) or item.get("class_name") not in PROJECT_CALLBACKS:
+        if not isinstance(item, dict) or item.get("class_name") not in ALLOWED_CALLBACKS:
             name = item.get("class_name") if isinstance(item, dict) else item
             raise TrainingError(
                 f"{field_name}: callback {name!r} is not available.",
                 field=field_name,
-                fix="Use " + ", ".join(PROJECT_CALLBACKS) + ".",
+                fix="Use " + ", ".join(ALLOWED_CALLBACKS) + ".",
             )
         class_name = item["class_name"]
         config = dict(item.get("config") or {})

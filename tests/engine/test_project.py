@@ -48,7 +48,7 @@ def refused(data, match: str) -> ProjectError:
 
 
 def test_new_project_holds_exactly_keras_empty_sequential_config():
-    assert plain_json(keras.Sequential().get_config()) == EMPTY_SEQUENTIAL_CONFIG
+    assert plain_json(keras.Sequential(name="sequential").get_config()) == EMPTY_SEQUENTIAL_CONFIG
     project = new_project()
     assert project["format"] == PROJECT_FORMAT and project["version"] == PROJECT_VERSION
     assert validate_project(project) == project
