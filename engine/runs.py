@@ -236,6 +236,48 @@ def best_metrics(history: dict[str, list]) -> dict[str, dict]:
     return best
 
 
+# --- learned dataset data --------------------------------------------------------------
+
+LEARNED_KEY = "vocabulary"
+
+
+def learned_block(block: Any, dataset: Any) -> dict | None:
+    """``block`` with the vocabulary ``dataset`` learned from it, or None when there is
+    nothing to add.
+
+    A ``text_folder`` block learns its vocabulary from the training texts; stored in the
+    block, it is used as is the next time (so a model keeps reading new text the way it was
+    trained even after the folder changes). Returns a new block only when ``block`` is a
+    text_folder block without a stored vocabulary and ``dataset`` (an ``engine.datasets``
+    Dataset) was loaded from these very settings.
+    """
+    if not isinstance(block, dict) or block.get("source") != "text_folder":
+        return None
+    if block.get(LEARNED_KEY):
+        return None
+    vocabulary = getattr(dataset, "vocabulary", None)
+    loaded_from = getattr(dataset, "block", None)
+    if not vocabulary or not isinstance(loaded_from, dict):
+        return None
+    if _settings(loaded_from) != _settings(block):
+        return None
+    return {**block, LEARNED_KEY: [str(word) for word in vocabulary]}
+
+
+def edited_block(old: Any, new: dict) -> dict:
+    """The dataset block after the user edited ``old`` into ``new``: a vocabulary learned
+    from the old settings is kept while the settings stay the same and dropped as soon as
+    any of them changes (it is learned again from the new ones)."""
+    settings = _settings(new)
+    if isinstance(old, dict) and _settings(old) == settings and old.get(LEARNED_KEY):
+        return {**settings, LEARNED_KEY: copy.deepcopy(old[LEARNED_KEY])}
+    return settings
+
+
+def _settings(block: dict) -> dict:
+    return {key: value for key, value in block.items() if key != LEARNED_KEY}
+
+
 # --- reading -----------------------------------------------------------------------------
 
 
@@ -248,7 +290,10 @@ def find_run(project: dict, key: str | None = None) -> dict:
     if not runs:
         raise ProjectError(
             "This project has no recorded runs yet.",
-            fix="Train it in the LayerLab window; every run there is recorded in the project.",
+            fix=(
+                "Train it in the LayerLab window or with 'layerlab train'; every run is "
+                "recorded in the project."
+            ),
         )
     if key is None:
         return runs[-1]

@@ -50,6 +50,7 @@ from engine.compiling import compile_model
 from engine.errors import LayerLabError, TrainingError
 from engine.events import LogLine, Sink, Status, TrainBegin, TrainEnd
 from engine.project import ALLOWED_CALLBACKS
+from engine.runs import learned_block
 
 __all__ = ["RunResult", "TrainControl", "compile_model", "device_description", "run"]
 
@@ -71,7 +72,10 @@ def ignore(event) -> None:
 class RunResult:
     """What a run produced. ``history`` holds one value per completed epoch per Keras log name;
     ``batch_losses`` every batch's loss over the whole run (``steps_per_epoch`` per epoch,
-    a stopped epoch's batches included)."""
+    a stopped epoch's batches included). ``snapshot`` holds the project's model, dataset,
+    compile and fit blocks as the run used them: an ``epochs`` override is written into
+    ``fit``, and a text folder's learned vocabulary into ``dataset`` (see
+    ``engine.runs.learned_block``)."""
 
     status: Status
     message: str
@@ -205,12 +209,17 @@ class _Run:
                     f"got {type(self.project).__name__}."
                 )
             self.settings = fit_settings(self.project.get("fit"), self.epochs_override)
+            if self.epochs_override is not None and isinstance(snapshot.get("fit"), dict):
+                snapshot["fit"]["epochs"] = self.settings.epochs  # what it really ran
             for note in device_notes:
                 self.sink(LogLine(note, level="warning"))
             if self.control.stop_requested:
                 raise StopRequested
             self._prepare()
             result.model, result.dataset = self.model, self.dataset
+            learned = learned_block(snapshot.get("dataset"), self.dataset)
+            if learned is not None:  # a text folder's vocabulary: the run keeps reading text
+                snapshot["dataset"] = learned  # the way it was trained
             self.sink(
                 TrainBegin(
                     epochs=self.settings.epochs,

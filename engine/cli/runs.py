@@ -39,7 +39,10 @@ def runs_table(project: dict, base: str | None = None, width: int | None = None)
 
     runs = project.get("runs") or []
     if not runs:
-        return "No runs recorded yet: runs trained in the LayerLab window are recorded here.\n"
+        return (
+            "No runs recorded yet: runs trained in the LayerLab window or with "
+            "'layerlab train' are recorded here.\n"
+        )
     base_id = records.find_run(project, base)["id"] if base else None
     changes = records.compared_changes(runs, base_id)
     metric = _main_metric(runs)

@@ -1,4 +1,6 @@
-"""``python main.py train PROJECT [--epochs N] [--out DIR]``: train headless, write the results.
+"""``python main.py train PROJECT [--epochs N] [--out DIR] [--name NAME] [--no-record]``.
+
+Trains headless and writes the results.
 
 Runs the same ``engine.training.run`` as the window's Train button and prints one line per
 epoch (a progress bar as well when stdout is a terminal). Ctrl-C stops after the current
@@ -9,6 +11,12 @@ batch and still writes the outputs; a second Ctrl-C aborts. Writes into DIR (def
 - ``history.csv``: one row per epoch, an ``epoch`` column (from 1) and Keras's log names;
 - ``metrics.json``: status, message, epochs, duration, device, the last epoch's logs and
   ``"test"`` metrics when the dataset has a test part.
+
+The run is also recorded in the project file, as a run trained in the window is (its
+weights in ``runs/<id>.h5`` beside the project, the file saved atomically), so
+``main.py runs`` compares it with the others and ``main.py evaluate`` finds it; ``--name``
+names it, ``--no-record`` leaves the project file untouched. A text folder's vocabulary
+learned by the run is stored in the project's dataset block as well.
 
 Exit status: 0 completed or early-stopped, 1 the run failed, 2 bad input (main.py prints the
 message), 130 stopped with Ctrl-C. Imports no Qt.
@@ -45,6 +53,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder for model.h5, history.csv, metrics.json "
         "(default: <project folder>/out/<project name>)",
     )
+    parser.add_argument(
+        "--record",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="record the run in the project file, weights in runs/ beside it, so that "
+        "'runs' and 'evaluate' see it (default); --no-record leaves the project untouched",
+    )
+    parser.add_argument("--name", metavar="NAME", help="name of the recorded run (default: Run N)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else path.resolve().parent / "out" / path.stem
     if out.exists() and not out.is_dir():
         raise LayerLabError(f"--out {out} is a file, not a folder.")
+    name = check_recording(args, path)
 
     from engine import training
 
@@ -78,11 +95,59 @@ def run(args: argparse.Namespace) -> int:
         )
     written = write_outputs(result, out)
     printer.finish(result, written)
+    if args.record:
+        run_record = record(result, path, name, out)
+        printer.recorded(run_record, path)
     if result.status == "failed":
         return 1
     if result.status == "stopped":
         return 130
     return 0
+
+
+def check_recording(args: argparse.Namespace, path: Path) -> str | None:
+    """The run's name; raises before training when the run could not be recorded."""
+    name = None if args.name is None else args.name.strip()
+    if args.name is not None and not name:
+        raise LayerLabError("--name needs a name for the run, got an empty one.")
+    if not args.record:
+        if name is not None:
+            raise LayerLabError("--name names the recorded run; leave out --no-record.")
+        return None
+    folder = path.resolve().parent
+    if not os.access(path, os.W_OK) or not os.access(folder, os.W_OK):
+        raise LayerLabError(
+            f"Cannot record the run in {path}: the file or its folder is read-only.",
+            fix="Make it writable, or train with --no-record.",
+        )
+    return name
+
+
+def record(result, path: Path, name: str | None, out: Path) -> dict:
+    """Record ``result`` in the project at ``path`` (read again now, so edits saved while
+    it trained are kept) and save it; returns the run record."""
+    from engine.project import load_project, save_project
+    from engine.runs import learned_block, record_run, rename_run, weights_path
+
+    weights = None
+    try:
+        project = load_project(path)
+        project, run_record = record_run(project, result, path)
+        weights = weights_path(path, run_record)
+        if name is not None:
+            project = rename_run(project, run_record["id"], name)
+            run_record = project["runs"][-1]
+        learned = learned_block(project.get("dataset"), result.dataset)
+        if learned is not None:
+            project["dataset"] = learned
+        save_project(project, path)
+    except LayerLabError as error:
+        if weights is not None:
+            weights.unlink(missing_ok=True)
+        raise LayerLabError(
+            f"The run was trained (its files are in {out}) but not recorded in {path.name}: {error}"
+        ) from error
+    return run_record
 
 
 class stop_on_interrupt:
@@ -163,6 +228,11 @@ class Printer:
         stream = stream or self.out
         stream.write(text + "\n")
         stream.flush()
+
+    def recorded(self, run_record: dict, path: Path) -> None:
+        weights = run_record.get("weights")
+        where = f", weights in {weights}" if weights else ""
+        self._line(f"Recorded as {run_record['name']!r} in {path.name}{where}")
 
     def note(self, text: str) -> None:
         self._line(text, self.err)
