@@ -642,7 +642,9 @@ class MainWindow(QMainWindow):
         self.document.set_input_shape(list(shape) if shape else None)
 
     def _on_dataset_edited(self, block: dict) -> None:
-        self.document.set_dataset(block)
+        from engine.runs import edited_block
+
+        self.document.set_dataset(edited_block(self.document.project["dataset"], block))
 
     def _on_training_edited(self, compile_block: dict, fit_block: dict) -> None:
         self.document.set_training(compile_block, fit_block)
@@ -677,6 +679,7 @@ class MainWindow(QMainWindow):
         from app.dataset_controller import dataset_info
 
         info = dataset_info(dataset)
+        self._keep_learned_vocabulary(dataset)
         self.dataset_panel.show_dataset(info)
         self.training_panel.set_class_names(info.get("class_names") or [])
         shape = tuple(info["input_shape"])
@@ -685,6 +688,17 @@ class MainWindow(QMainWindow):
         if spec_shape is not None and spec_shape != shape:
             self.document.set_input_shape(list(shape), text="Input shape from the dataset")
         self._show_properties(self.stack_view.current_layer())
+
+    def _keep_learned_vocabulary(self, dataset: Any) -> None:
+        """A text folder's vocabulary, learned from the project's current dataset settings,
+        goes into its dataset block: derived data, not an edit (no undo step, and a preview
+        alone does not mark the project modified); it is saved with the project. Editing
+        the dataset settings drops it (``_on_dataset_edited``)."""
+        from engine.runs import learned_block
+
+        block = learned_block(self.document.project.get("dataset"), dataset)
+        if block is not None:
+            self.document.project["dataset"] = block
 
     def _on_dataset_failed(self, message: str) -> None:
         self.dataset_panel.show_error(message)
@@ -1116,6 +1130,8 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(getattr(result, "model", None) is not None)
         message = getattr(result, "message", "") or "Training finished."
         self.statusBar().showMessage(message, 8000)
+        if getattr(self, "_run_generation", None) == self.document.generation:
+            self._keep_learned_vocabulary(getattr(result, "dataset", None))
         self._record_run(result)
 
     def _on_train_errored(self, message: str) -> None:

@@ -47,6 +47,7 @@ def test_two_cli_runs_are_recorded_compared_and_evaluated(tmp_path, capsys, monk
         assert run["weights"] == f"runs/{run['id']}.h5"
         assert run["status"] == "completed" and run["epochs_completed"] == 1
         assert run["snapshot"]["fit"]["epochs"] == 1  # what ran, not the project's 15
+        assert run["snapshot"]["dataset"] == {"source": "sample", "name": "digits"}
     assert project["fit"]["batch_size"] == 64  # the edit made between the runs is kept
     # The README's outputs are still written, for the last run.
     out = tmp_path / "out" / "digits"
