@@ -35,7 +35,9 @@ from app.loader import BackgroundTask, KerasLoader, LoadedCatalog
 from app.model_controller import ProjectDocument, format_shape
 from app.recovery import RecoveryStore
 from app.settings import AppSettings
+from engine import overfitting
 from engine.errors import LayerLabError
+from engine.events import TrainEnd
 from engine.project import (
     PROJECT_SUFFIX,
     load_project,
@@ -1119,6 +1121,8 @@ class MainWindow(QMainWindow):
         self.curves.on_event(event)
         self.progress.on_event(event)
         self.log_view.on_event(event)
+        if isinstance(event, TrainEnd) and event.history:
+            self._mark_overfitting(event.history)
         device = getattr(event, "device", None)
         if device:
             self.device_label.setText(f"Device: {device}")
@@ -1199,11 +1203,28 @@ class MainWindow(QMainWindow):
         self.restore_run(run)
         self.train()
 
+    def _mark_overfitting(self, history: dict) -> None:
+        """Mark the finished run's overfitting epoch on the curves and warn in the log."""
+        from widgets.live_curves import LIVE_MARK
+
+        hint = overfitting.detect(history)
+        if hint is None:
+            return
+        self.curves.mark_epoch(
+            LIVE_MARK, hint.epoch + 1, f"overfitting after epoch {hint.epoch + 1}"
+        )
+        self.log_view.append_line(hint.message, "warning")
+
     def _on_overlays_requested(self, overlays: list) -> None:
         self.curves.clear_overlays()
+        hints = {run.get("id"): run.get("overfitting") for run in self.runs_panel.runs()}
         for number, (key, label, history) in enumerate(overlays):
             color = OVERLAY_COLORS[number % len(OVERLAY_COLORS)]
             self.curves.add_overlay(key, label, history, color)
+            hint = hints.get(key)
+            if isinstance(hint, dict) and "epoch" in hint:
+                epoch = int(hint["epoch"]) + 1
+                self.curves.mark_epoch(key, epoch, f"{label}: overfitting after epoch {epoch}")
 
     # ------------------------------------------------------------------ autosave / recovery
     def autosave(self) -> bool:

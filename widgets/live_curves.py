@@ -8,7 +8,12 @@ array copies, never a redraw per batch.
 
 x is in epochs: batch ``s`` of epoch ``e`` (0-based) sits at ``e + (s + 1) / steps``, and the
 value logged at the end of epoch ``e`` at ``e + 1``. Recorded runs can be laid over the live
-run with ``add_overlay`` (train dashed, validation solid).
+run with ``add_overlay`` (train dashed, validation solid), and an epoch can be marked on the
+loss plot with ``mark_epoch`` (the overfitting hint).
+
+The two plots sit side by side when the widget is wide (``SIDE_BY_SIDE_RATIO``), stacked
+otherwise; the legends have a translucent background and keep to a corner the curves
+usually leave empty.
 """
 
 from __future__ import annotations
@@ -41,6 +46,10 @@ TRAIN_COLOR = QColor("#1f77b4")
 VALIDATION_COLOR = QColor("#ff7f0e")
 LEARNING_RATE_COLOR = QColor("#7f7f7f")
 _NOT_METRICS = frozenset({"loss", "learning_rate", "lr"})
+SIDE_BY_SIDE_RATIO = 1.6  # plots side by side when width > this × height
+LIVE_MARK = "live"  # mark_epoch key of the live run's mark; cleared with the live run
+_LEGEND_MARGIN = 10
+_LEGEND_SAMPLES = 64  # points per curve when judging where a legend covers least
 
 
 class GrowingSeries:
@@ -119,6 +128,8 @@ class LiveCurves(QWidget):
         self._batches_dirty = False
         self._epochs_dirty = False
         self._overlays: dict[str, dict] = {}
+        self._marks: dict[str, pg.InfiniteLine] = {}
+        self._legend_at_bottom: dict[str, bool] = {}
 
         self.loss_plot = self._make_plot("lossPlot", "Loss", background, foreground)
         self.metric_plot = self._make_plot("metricPlot", "Metric", background, foreground)
@@ -158,8 +169,11 @@ class LiveCurves(QWidget):
         self.hover_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setObjectName("curvesSplitter")
+        splitter.setChildrenCollapsible(False)
         splitter.addWidget(self.loss_plot)
         splitter.addWidget(self.metric_plot)
+        self._plot_splitter = splitter
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Metric:"))
         bar.addWidget(self.metric_combo)
@@ -184,11 +198,22 @@ class LiveCurves(QWidget):
         item = plot.getPlotItem()
         item.setTitle(title, color=foreground)
         item.setLabel("bottom", "epoch")
-        item.addLegend(offset=(-10, 10))
+        legend_brush = QColor(background)
+        legend_brush.setAlpha(200)
+        legend_pen = QColor(foreground)
+        legend_pen.setAlpha(60)
+        item.addLegend(
+            offset=(-_LEGEND_MARGIN, _LEGEND_MARGIN),
+            brush=legend_brush,
+            pen=legend_pen,
+            labelTextColor=foreground,
+            labelTextSize="8pt",
+        )
         for axis in ("left", "bottom"):
             item.getAxis(axis).setPen(foreground)
             item.getAxis(axis).setTextPen(foreground)
         plot.setMinimumHeight(120)
+        plot.setMinimumWidth(200)
         return plot
 
     @staticmethod
@@ -299,6 +324,61 @@ class LiveCurves(QWidget):
             title, color=self.palette().color(QPalette.ColorRole.Text)
         )
 
+    # -- layout ------------------------------------------------------------------------------
+
+    def _place_legends(self) -> None:
+        """Each legend to the right-hand corner its curves cross least: top right for
+        falling curves (loss), bottom right for rising ones (accuracy)."""
+        for name in ("loss", "metric"):
+            item = self._plot_item(name)
+            view, legend = item.vb, item.legend
+            (x0, x1), (y0, y1) = view.viewRange()
+            if view.width() <= 0 or view.height() <= 0 or x1 <= x0 or y1 <= y0:
+                continue
+            covered_x = (legend.width() + 2 * _LEGEND_MARGIN) / view.width()
+            covered_y = (legend.height() + 2 * _LEGEND_MARGIN) / view.height()
+            xs, ys = [], []
+            for curve in item.listDataItems():
+                if curve.xData is None or len(curve.xData) < 1:
+                    continue
+                grid = np.linspace(curve.xData[0], curve.xData[-1], _LEGEND_SAMPLES)
+                xs.append((grid - x0) / (x1 - x0))
+                ys.append((np.interp(grid, curve.xData, curve.yData) - y0) / (y1 - y0))
+            if not xs:
+                continue
+            x, y = np.concatenate(xs), np.concatenate(ys)
+            right = (x > 1 - covered_x) & np.isfinite(y)
+            top = int(np.count_nonzero(right & (y > 1 - covered_y)))
+            bottom = int(np.count_nonzero(right & (y < covered_y)))
+            at_bottom = bottom < top
+            if self._legend_at_bottom.get(name, False) != at_bottom:
+                self._legend_at_bottom[name] = at_bottom
+                legend.setOffset(
+                    (-_LEGEND_MARGIN, -_LEGEND_MARGIN if at_bottom else _LEGEND_MARGIN)
+                )
+
+    def legend_at_bottom(self, plot: str) -> bool:
+        """Whether the ``loss`` or ``metric`` plot's legend sits at the bottom right."""
+        self._plot_item(plot)  # validates the name
+        return self._legend_at_bottom.get(plot, False)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._update_orientation()
+
+    def _update_orientation(self) -> None:
+        """Side by side when wide (width > SIDE_BY_SIDE_RATIO × height), stacked otherwise."""
+        wide = self.width() > SIDE_BY_SIDE_RATIO * self.height()
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self._plot_splitter.orientation() == orientation:
+            return
+        self._plot_splitter.setOrientation(orientation)
+        extent = self.width() if wide else self.height()
+        self._plot_splitter.setSizes([extent // 2, extent - extent // 2])
+
+    def plots_side_by_side(self) -> bool:
+        return self._plot_splitter.orientation() == Qt.Orientation.Horizontal
+
     # -- drawing -----------------------------------------------------------------------------
 
     @Slot()
@@ -331,6 +411,7 @@ class LiveCurves(QWidget):
         draw(self.train_metric_curve, self._metric)
         draw(self.val_metric_curve, f"val_{self._metric}" if self._metric else None)
         self._draw_learning_rate(history.get("learning_rate") or history.get("lr") or [])
+        self._place_legends()
 
     def _draw_learning_rate(self, rates: Sequence[float]) -> None:
         finite = [rate for rate in rates if math.isfinite(rate) and rate > 0]
@@ -435,6 +516,7 @@ class LiveCurves(QWidget):
         if self.metric_combo.count():
             self._on_metric_chosen(_default_metric(self._overlay_metric_names()) or "")
         self._update_metric_title()
+        self.unmark(LIVE_MARK)
         self._batches_dirty = self._epochs_dirty = True
         self.flush()
         for plot in (self.loss_plot, self.metric_plot):
@@ -461,8 +543,10 @@ class LiveCurves(QWidget):
         self._overlays[key] = overlay
         loss_item = self.loss_plot.getPlotItem()
         overlay["loss_items"] = self._overlay_pair(loss_item, overlay, "loss", "loss")
+        self._one_legend_entry(loss_item, overlay)
         self._offer_metrics(list(overlay["history"]))
         self._rebuild_overlay_metric_items()
+        self._place_legends()
 
     def remove_overlay(self, key: str) -> None:
         overlay = self._overlays.pop(key, None)
@@ -472,6 +556,8 @@ class LiveCurves(QWidget):
             self.loss_plot.getPlotItem().removeItem(item)
         for item in overlay["metric_items"]:
             self.metric_plot.getPlotItem().removeItem(item)
+        self.unmark(key)
+        self._place_legends()
 
     def clear_overlays(self) -> None:
         for key in list(self._overlays):
@@ -501,6 +587,20 @@ class LiveCurves(QWidget):
                 if self._metric
                 else []
             )
+            self._one_legend_entry(metric_item, overlay)
+
+    @staticmethod
+    def _one_legend_entry(plot_item: pg.PlotItem, overlay: dict) -> None:
+        """The legend names each recorded run once, on its validation (solid) curve."""
+        items = [
+            item
+            for item in (*overlay["loss_items"], *overlay["metric_items"])
+            if item in plot_item.listDataItems()
+        ]
+        for item in items:
+            plot_item.legend.removeItem(item)
+        if items:
+            plot_item.legend.addItem(items[-1], overlay["label"])
 
     @staticmethod
     def _overlay_pair(
@@ -526,6 +626,52 @@ class LiveCurves(QWidget):
             )
             items.append(item)
         return items
+
+    # -- epoch marks -------------------------------------------------------------------------
+
+    def mark_epoch(self, key: str, epoch: float, text: str, color=None) -> None:
+        """Mark ``epoch`` on the loss plot: a vertical dashed line at x = ``epoch`` (where
+        that 1-based epoch's end-of-epoch values are drawn) with ``text`` beside it.
+
+        ``key`` is an overlay's key (the mark goes when the overlay does) or ``LIVE_MARK``
+        (it goes when the live run is cleared); a new mark replaces the key's old one.
+        ``color`` defaults to the overlay's colour, or the validation colour.
+        """
+        self.unmark(key)
+        if color is None:
+            overlay = self._overlays.get(key)
+            color = overlay["color"] if overlay else VALIDATION_COLOR
+        color = pg.mkColor(color)
+        fill = QColor(self.palette().color(QPalette.ColorRole.Base))
+        fill.setAlpha(200)
+        line = pg.InfiniteLine(
+            pos=float(epoch),
+            angle=90,
+            movable=False,
+            pen=pg.mkPen(color, width=1.5, style=Qt.PenStyle.DashLine),
+            # InfLineLabel formats its text with str.format: escape run names' braces.
+            label=text.replace("{", "{{").replace("}", "}}"),
+            labelOpts={"color": color, "fill": fill, "position": 0.95},
+        )
+        line.setToolTip(text)
+        self.loss_plot.addItem(line, ignoreBounds=True)
+        self._marks[key] = line
+        self._place_mark_labels()
+
+    def unmark(self, key: str) -> None:
+        line = self._marks.pop(key, None)
+        if line is not None:
+            self.loss_plot.removeItem(line)
+            self._place_mark_labels()
+
+    def marks(self) -> dict[str, tuple[float, str]]:
+        """The marks drawn, key -> (x, text)."""
+        return {key: (float(line.value()), line.toolTip()) for key, line in self._marks.items()}
+
+    def _place_mark_labels(self) -> None:
+        """Stack the labels down from the top so marks at one epoch stay readable."""
+        for index, line in enumerate(self._marks.values()):
+            line.label.setPosition(max(0.05, 0.95 - 0.14 * index))
 
     # -- export ------------------------------------------------------------------------------
 
