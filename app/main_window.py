@@ -1134,9 +1134,24 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(getattr(result, "model", None) is not None)
         message = getattr(result, "message", "") or "Training finished."
         self.statusBar().showMessage(message, 8000)
+        if getattr(result, "status", None) == "failed":
+            self._show_run_failure(message)
         if getattr(self, "_run_generation", None) == self.document.generation:
             self._keep_learned_vocabulary(getattr(result, "dataset", None))
         self._record_run(result)
+
+    def _show_run_failure(self, message: str) -> None:
+        """Say why a run failed (e.g. a dataset that is offline) without blocking the loop."""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Training failed",
+            message,
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setObjectName("runFailedDialog")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     def _on_train_errored(self, message: str) -> None:
         QMessageBox.critical(self, "Training failed", message)

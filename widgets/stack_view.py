@@ -72,8 +72,8 @@ class StackDelegate(QStyledItemDelegate):
 
         params_text = format_count(index.data(ParamsRole))
         shape_text = index.data(ShapeRole) or ""
-        params_width = max(
-            metrics.horizontalAdvance(params_text), metrics.horizontalAdvance("00,000")
+        params_width = (
+            max(metrics.horizontalAdvance(params_text), metrics.horizontalAdvance("00,000")) + 12
         )
         shape_width = max(
             metrics.horizontalAdvance(shape_text), metrics.horizontalAdvance("(None, 00)")
