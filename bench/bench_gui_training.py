@@ -8,17 +8,20 @@ order,
 - plain: ``model.fit`` on the same arrays, batch size and shuffling, in this process;
 - engine: ``engine.training.run`` without Qt (the CLI's path: the engine's own cost);
 - bridged: ``TrainingController.start`` (the real ``engine.training.run`` in a QThread) with
-  LiveCurves + TrainProgress + LogView shown and fed every event, while a 10 ms precise
-  QTimer in the GUI thread records how late it fires.
+  LiveCurves + TrainProgress + LogView shown and fed every event; no probe timer runs (the
+  measuring instrument must not tax the arm it measures);
+- probed: the same bridged run while a 10 ms precise QTimer in the GUI thread records how late
+  it fires (lateness is measured here only; its throughput is printed for information).
 
 Lateness is also printed for the steady part (after each run's first epoch: at the start of
 ``fit`` Keras/TensorFlow copy the 188 MB array into a tensor while holding the GIL, a
 one-off stall of ~0.1-0.3 s that no GUI code can avoid) and with nothing training (the floor
 set by the machine's load).
 
-Throughput compares epoch times (the first epoch of every fit is dropped: it traces the
-graph); rotating the order spreads out the machine's drift. Targets: bridged / plain >= 0.97;
-timer lateness p99 <= 16 ms, max <= 50 ms.
+Throughput compares median epoch times (the first epoch of every fit is dropped: it traces
+the graph); rotating the order spreads out the machine's drift. Other processes only ever add
+time, so the fastest quarter of the epochs is compared too (printed, not a target). Targets:
+bridged / plain >= 0.97; timer lateness p99 <= 16 ms, max <= 50 ms. Exits 1 when one is missed.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_gui_training.py [--rounds 4]
 """
@@ -192,29 +195,43 @@ def idle_lateness(probe: LatenessProbe, seconds: float) -> list[float]:
     """The timer's lateness with nothing training: the floor this machine's load sets."""
     probe.lateness_ms = []
     probe.active = True
+    probe.start()
     loop = QEventLoop()
     QTimer.singleShot(int(seconds * 1000), loop.quit)
     loop.exec()
+    probe.timer.stop()
     probe.active = False
     floor, probe.lateness_ms = probe.lateness_ms, []
     return floor
 
 
-def bridged_epoch_times(controller, panel, project, dataset) -> list[float]:
-    """Epoch seconds after the first of one run through the controller; adds the GUI
-    thread's CPU seconds and the run's wall seconds to ``panel.gui_cpu``/``panel.wall``."""
+def bridged_epoch_times(controller, panel, project, dataset, probed: bool) -> list[float]:
+    """Epoch seconds after the first of one run through the controller, with the lateness
+    probe running only when ``probed``. Unprobed runs add the GUI thread's CPU seconds and
+    the run's wall seconds to ``panel.gui_cpu``/``panel.wall``."""
     panel.epoch_seconds = []
     loop = QEventLoop()
     controller.finished.connect(loop.quit)
+    if probed:
+        panel.probe.start()
     wall, cpu = time.perf_counter(), time.thread_time()
     controller.start(project, dataset=dataset)
     loop.exec()
-    panel.gui_cpu += time.thread_time() - cpu
-    panel.wall += time.perf_counter() - wall
+    if probed:
+        panel.probe.timer.stop()
+    else:
+        panel.gui_cpu += time.thread_time() - cpu
+        panel.wall += time.perf_counter() - wall
     controller.finished.disconnect(loop.quit)
     if panel.result is None or panel.result.status != "completed":
         raise SystemExit(f"bridged run did not complete: {panel.result}")
     return panel.epoch_seconds[1:]
+
+
+def fastest_quarter(values: list[float]) -> float:
+    """Mean of the fastest quarter of the epoch times (at least one)."""
+    ordered = sorted(values)
+    return statistics.fmean(ordered[: max(1, len(ordered) // 4)])
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -223,7 +240,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=4, help="rounds of the three arms (4)")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds of the four arms (4)")
     parser.add_argument("--epochs", type=int, default=4, help="epochs per fit (4)")
     args = parser.parse_args()
 
@@ -247,13 +264,13 @@ def main() -> int:
     panel = TrainingPanel(controller, probe)
     panel.resize(1200, 900)
     panel.show()
-    probe.start()
     floor = idle_lateness(probe, 3.0)
 
     arms = {
         "plain": lambda: plain_fit_epoch_times(project, dataset, args.epochs),
         "engine": lambda: engine_epoch_times(project, dataset, args.epochs),
-        "bridged": lambda: bridged_epoch_times(controller, panel, project, dataset),
+        "bridged": lambda: bridged_epoch_times(controller, panel, project, dataset, False),
+        "probed": lambda: bridged_epoch_times(controller, panel, project, dataset, True),
     }
     times: dict[str, list[float]] = {name: [] for name in arms}
     order = list(arms)
@@ -267,9 +284,9 @@ def main() -> int:
             line.append(f"{name} {', '.join(f'{t:.2f}' for t in measured)} s")
         print(f"round {round_index + 1}: " + "; ".join(line), flush=True)
     controller.shutdown()
-    probe.timer.stop()
 
     rates = {name: SAMPLES / statistics.median(values) for name, values in times.items()}
+    fastest = {name: SAMPLES / fastest_quarter(values) for name, values in times.items()}
     ratio = rates["bridged"] / rates["plain"]
     lateness = probe.lateness_ms
     p99, worst = percentile(lateness, 0.99), max(lateness, default=float("nan"))
@@ -279,16 +296,24 @@ def main() -> int:
         "plain": "plain model.fit",
         "engine": "engine, no Qt",
         "bridged": "through the GUI",
+        "probed": "GUI + 10ms probe",
     }
     for name, label in labels.items():
-        print(f"{label:16s}: {rates[name]:,.0f} samples/s (median of {len(times[name])} epochs)")
+        print(
+            f"{label:16s}: {rates[name]:,.0f} samples/s (median of {len(times[name])} epochs;"
+            f" fastest quarter {fastest[name]:,.0f})"
+        )
     print(f"throughput ratio GUI / plain fit: {ratio:.3f}  (target >= {TARGET_RATIO})")
     print(
         f"  of which engine / plain fit {rates['engine'] / rates['plain']:.3f}, "
-        f"GUI / engine {rates['bridged'] / rates['engine']:.3f}"
+        f"GUI / engine {rates['bridged'] / rates['engine']:.3f}; fastest quarters: "
+        f"GUI / plain {fastest['bridged'] / fastest['plain']:.3f}, "
+        f"engine / plain {fastest['engine'] / fastest['plain']:.3f}; "
+        f"with the probe running GUI / plain {rates['probed'] / rates['plain']:.3f}"
     )
     print(
-        f"GUI timer lateness over {len(lateness)} ticks: p50 {percentile(lateness, 0.5):.1f} ms, "
+        f"GUI timer lateness (probed runs) over {len(lateness)} ticks: "
+        f"p50 {percentile(lateness, 0.5):.1f} ms, "
         f"p99 {p99:.1f} ms, max {worst:.1f} ms  "
         f"(targets p99 <= {TARGET_P99_MS:.0f} ms, max <= {TARGET_MAX_MS:.0f} ms)"
     )
@@ -302,7 +327,8 @@ def main() -> int:
         f"max {max(floor, default=float('nan')):.1f} ms"
     )
     print(
-        f"GUI thread CPU while bridged runs trained: {panel.gui_cpu:.2f} s of {panel.wall:.1f} s"
+        f"GUI thread CPU while unprobed bridged runs trained: "
+        f"{panel.gui_cpu:.2f} s of {panel.wall:.1f} s"
         f" ({100 * panel.gui_cpu / panel.wall:.1f} %)"
     )
     passed = ratio >= TARGET_RATIO and p99 <= TARGET_P99_MS and worst <= TARGET_MAX_MS

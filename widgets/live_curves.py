@@ -41,7 +41,9 @@ from PySide6.QtWidgets import (
 from engine.events import BatchesEnd, EpochEnd, TrainBegin, TrainEnd
 from engine.files import atomic_write_bytes
 
-REDRAW_INTERVAL_MS = 150
+# 4 redraws a second are plenty to watch a curve grow; each redraw repaints the plot (~1.5 ms
+# of GUI thread on a 2-core machine, taken from the training's cores).
+REDRAW_INTERVAL_MS = 250
 TRAIN_COLOR = QColor("#1f77b4")
 VALIDATION_COLOR = QColor("#ff7f0e")
 LEARNING_RATE_COLOR = QColor("#7f7f7f")
@@ -137,7 +139,9 @@ class LiveCurves(QWidget):
 
         faint = QColor(TRAIN_COLOR)
         faint.setAlpha(70)
-        self.batch_curve = loss_item.plot(pen=pg.mkPen(faint, width=1), name="train loss (batch)")
+        self.batch_curve = loss_item.plot(
+            pen=pg.mkPen(faint, width=1), antialias=False, name="train loss (batch)"
+        )
         self.batch_curve.setDownsampling(auto=True, method="peak")
         self.batch_curve.setClipToView(True)
         self.train_loss_curve = self._epoch_curve(loss_item, TRAIN_COLOR, "train loss")

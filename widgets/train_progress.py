@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QW
 
 from engine.events import BatchesEnd, EpochEnd, TrainBegin, TrainEnd
 
-DISPLAY_INTERVAL_MS = 250
+DISPLAY_INTERVAL_MS = 500  # twice a second: the bar repaints at once on every change
 _END_TITLES = {
     "completed": "Completed",
     "stopped": "Stopped",
@@ -41,14 +41,14 @@ class TrainProgress(QWidget):
         self.bar.setTextVisible(True)
         self.label = QLabel()
         self.label.setObjectName("trainProgressLabel")
-        # Text that changes 20 times a second must not re-lay out the window around it.
+        # Text that changes twice a second must not re-lay out the window around it.
         self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance("x" * 40))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.bar, 1)
         layout.addWidget(self.label, 2)
-        # Batch events come up to 20 times a second; QProgressBar.setValue repaints at once,
+        # Batch events come up to 10 times a second; QProgressBar.setValue repaints at once,
         # so the display follows them at most every DISPLAY_INTERVAL_MS.
         self._display_timer = QTimer(self)
         self._display_timer.setSingleShot(True)
