@@ -711,14 +711,3 @@ def history_rows(history: dict[str, list[float]]) -> list[dict[str, float]]:
             row[key] = column[index] if index < len(column) else math.nan
         rows.append(row)
     return rows
-
-
-def elapsed_text(seconds: float) -> str:
-    """'42.1 s', '3 min 05 s', '1 h 02 min'."""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"

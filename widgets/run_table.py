@@ -20,6 +20,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
+from engine.textfmt import elapsed_text
+
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 HINT_COLOR = QColor(200, 120, 0)
@@ -32,16 +34,6 @@ def _best_text(entry) -> tuple[str, float | None]:
         return "—", None
     value = float(entry["value"])
     return f"{value:.4g} (ep {int(entry.get('epoch', 0)) + 1})", value
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {rest:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 def status_text(run: dict) -> str:
@@ -174,7 +166,7 @@ class RunTableModel(QAbstractTableModel):
             return ("—", None) if value is None else (f"{float(value):.4g}", float(value))
         if column == "Time":
             seconds = float(run.get("seconds") or 0.0)
-            return _duration(seconds), seconds
+            return elapsed_text(seconds), seconds
         if column == "Started":
             started = str(run.get("started_at") or "")
             return started.replace("T", " ")[:19], started

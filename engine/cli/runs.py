@@ -11,6 +11,8 @@ import argparse
 import shutil
 import sys
 
+from engine.textfmt import elapsed_text
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("project", metavar="PROJECT", help="a LayerLab project (.llproj)")
@@ -62,7 +64,7 @@ def runs_table(project: dict, base: str | None = None, width: int | None = None)
         ]
         if metric:
             row.append(_best(best.get(f"val_{metric}")))
-        row += [_duration(run.get("seconds") or 0.0), "; ".join(changes[run["id"]]) or "—"]
+        row += [elapsed_text(run.get("seconds") or 0.0), "; ".join(changes[run["id"]]) or "—"]
         rows.append(row)
         hint = run.get("overfitting")
         hints.append(hint.get("message") if isinstance(hint, dict) else None)
@@ -92,17 +94,6 @@ def _best(entry) -> str:
     if not isinstance(entry, dict) or entry.get("value") is None:
         return "—"
     return f"{entry['value']:.4g} (ep {entry['epoch'] + 1})"
-
-
-def _duration(seconds: float) -> str:
-    seconds = float(seconds)
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {rest:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 def _line(cells: list[str], widths: list[int]) -> str:

@@ -238,7 +238,7 @@ class Printer:
         self._line(text, self.err)
 
     def finish(self, result, written: list[Path]) -> None:
-        from engine.training import elapsed_text
+        from engine.textfmt import elapsed_text
 
         if result.status == "failed":
             self._line(f"layerlab train: {result.message}", self.err)
