@@ -496,6 +496,9 @@ class MainWindow(QMainWindow):
                 copy.deepcopy(self.document.project["compile"]),
                 copy.deepcopy(self.document.project["fit"]),
             )
+            self.curves.set_expected_metrics(
+                list(self.document.project["compile"].get("metrics") or [])
+            )
         self.statusBar().showMessage(f"Ready — TensorFlow loaded in {result.seconds:.1f} s", 5000)
         pending, self._pending_path = self._pending_path, None
         if pending is not None:
@@ -560,6 +563,9 @@ class MainWindow(QMainWindow):
             self.training_panel.set_settings(
                 copy.deepcopy(self.document.project["compile"]),
                 copy.deepcopy(self.document.project["fit"]),
+            )
+            self.curves.set_expected_metrics(
+                list(self.document.project["compile"].get("metrics") or [])
             )
 
     def _refresh_stack(self) -> None:

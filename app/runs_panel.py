@@ -41,6 +41,7 @@ from app.loader import BackgroundTask
 from engine import runs as records
 from engine.files import atomic_write_text
 from widgets.evaluation_view import EvaluationView
+from widgets.live_curves import SIDE_BY_SIDE_RATIO
 from widgets.run_table import RunTableView
 
 PREVIOUS_RUN = "__previous__"
@@ -158,6 +159,23 @@ class RunsPanel(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.splitter, 1)
         self._update_buttons()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._update_orientation()
+
+    def _update_orientation(self) -> None:
+        """Table beside the evaluation when wide (width > SIDE_BY_SIDE_RATIO × height)."""
+        wide = self.width() > SIDE_BY_SIDE_RATIO * self.height()
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.splitter.orientation() == orientation:
+            return
+        self.splitter.setOrientation(orientation)
+        extent = self.width() if wide else self.height()
+        self.splitter.setSizes([extent * 2 // 5, extent - extent * 2 // 5])
+
+    def side_by_side(self) -> bool:
+        return self.splitter.orientation() == Qt.Orientation.Horizontal
 
     # -- project -----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
+from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -93,12 +93,13 @@ class EvaluationView(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("evaluationTabs")
 
-        self.confusion_plot = pg.PlotWidget()
+        self.confusion_plot = pg.PlotWidget(
+            background=self.palette().color(QPalette.ColorRole.Base)
+        )
         self.confusion_plot.setObjectName("confusionPlot")
         self.confusion_image = pg.ImageItem()
         self.confusion_plot.addItem(self.confusion_image)
         self.confusion_plot.invertY(True)
-        self.confusion_plot.setAspectLocked(True)
         self.confusion_plot.setLabel("left", "true class")
         self.confusion_plot.setLabel("bottom", "predicted class")
         self.confusion_texts: list[pg.TextItem] = []

@@ -127,6 +127,7 @@ class LiveCurves(QWidget):
         self._epoch_history: dict[str, list[float]] = {}
         self._epochs_seen = 0
         self._metric: str | None = None
+        self._expected_metric: str | None = None
         self._batches_dirty = False
         self._epochs_dirty = False
         self._overlays: dict[str, dict] = {}
@@ -322,8 +323,13 @@ class LiveCurves(QWidget):
         self._rebuild_overlay_metric_items()
         self.flush()
 
+    def set_expected_metrics(self, names: Sequence[str]) -> None:
+        """The project's compiled metric names: titles the metric plot before any epoch."""
+        self._expected_metric = next((str(n) for n in names if n), None)
+        self._update_metric_title()
+
     def _update_metric_title(self) -> None:
-        title = self._metric or "no metric compiled"
+        title = self._metric or getattr(self, "_expected_metric", None) or "no metric compiled"
         self.metric_plot.getPlotItem().setTitle(
             title, color=self.palette().color(QPalette.ColorRole.Text)
         )

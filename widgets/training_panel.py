@@ -180,6 +180,7 @@ class TrainingPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         outer.addWidget(scroll, 1)
         body = QWidget()
         scroll.setWidget(body)
@@ -262,7 +263,7 @@ class TrainingPanel(QWidget):
         fit_form.addRow(
             self._label("&Validation split:", self.validation_split), self.validation_split
         )
-        self.shuffle = QCheckBox("Shuffle the training data each epoch")
+        self.shuffle = QCheckBox("Shuffle each epoch")
         self.shuffle.setObjectName("shuffleCheck")
         self.shuffle.toggled.connect(lambda v: self._set_fit("shuffle", bool(v)))
         fit_form.addRow("", self.shuffle)
@@ -274,6 +275,10 @@ class TrainingPanel(QWidget):
         self.class_weight_combo.setObjectName("classWeightCombo")
         for mode, text in CLASS_WEIGHT_MODES:
             self.class_weight_combo.addItem(text, mode)
+        self.class_weight_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.class_weight_combo.setMinimumContentsLength(10)
         self.class_weight_combo.activated.connect(self._on_class_weight_mode)
         fit_form.addRow(
             self._label("&Class weights:", self.class_weight_combo), self.class_weight_combo
@@ -294,6 +299,7 @@ class TrainingPanel(QWidget):
         fit_form.addRow("", self.class_weight_table)
         self.class_weight_hint = QLabel("Load the dataset preview to list its classes.")
         self.class_weight_hint.setEnabled(False)
+        self.class_weight_hint.setWordWrap(True)
         fit_form.addRow("", self.class_weight_hint)
         layout.addWidget(fit_box)
 
