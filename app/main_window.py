@@ -429,7 +429,7 @@ class MainWindow(QMainWindow):
     def _default_dock_sizes(self) -> None:
         """Sizes for a first launch: a wide builder, curves below, settings at the right."""
         self.resizeDocks([self.docks["curvesDock"]], [330], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["datasetDock"]], [390], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["datasetDock"]], [410], Qt.Orientation.Horizontal)
         self.resizeDocks(
             [self.docks["trainingDock"], self.docks["progressDock"]],
             [520, 70],
