@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
-    QSplitter,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -40,8 +39,8 @@ from PySide6.QtWidgets import (
 from app.loader import BackgroundTask
 from engine import runs as records
 from engine.files import atomic_write_text
+from widgets.adaptive_splitter import AdaptiveSplitter
 from widgets.evaluation_view import EvaluationView
-from widgets.live_curves import SIDE_BY_SIDE_RATIO
 from widgets.run_table import RunTableView
 
 PREVIOUS_RUN = "__previous__"
@@ -149,7 +148,7 @@ class RunsPanel(QWidget):
 
         self.evaluation = EvaluationView(self)
         self.evaluation.predictRequested.connect(self.predict)
-        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter = AdaptiveSplitter(first_share=0.4)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(self.evaluation)
         self.splitter.setStretchFactor(0, 1)
@@ -160,22 +159,8 @@ class RunsPanel(QWidget):
         layout.addWidget(self.splitter, 1)
         self._update_buttons()
 
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._update_orientation()
-
-    def _update_orientation(self) -> None:
-        """Table beside the evaluation when wide (width > SIDE_BY_SIDE_RATIO × height)."""
-        wide = self.width() > SIDE_BY_SIDE_RATIO * self.height()
-        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
-        if self.splitter.orientation() == orientation:
-            return
-        self.splitter.setOrientation(orientation)
-        extent = self.width() if wide else self.height()
-        self.splitter.setSizes([extent * 2 // 5, extent - extent * 2 // 5])
-
     def side_by_side(self) -> bool:
-        return self.splitter.orientation() == Qt.Orientation.Horizontal
+        return self.splitter.side_by_side()
 
     # -- project -----------------------------------------------------------------------------
 

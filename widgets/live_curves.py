@@ -11,7 +11,7 @@ value logged at the end of epoch ``e`` at ``e + 1``. Recorded runs can be laid o
 run with ``add_overlay`` (train dashed, validation solid), and an epoch can be marked on the
 loss plot with ``mark_epoch`` (the overfitting hint).
 
-The two plots sit side by side when the widget is wide (``SIDE_BY_SIDE_RATIO``), stacked
+The two plots sit side by side when the widget is wide (``AdaptiveSplitter``), stacked
 otherwise; the legends have a translucent background and keep to a corner the curves
 usually leave empty.
 """
@@ -33,13 +33,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSizePolicy,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from engine.events import BatchesEnd, EpochEnd, TrainBegin, TrainEnd
 from engine.files import atomic_write_bytes
+from widgets.adaptive_splitter import AdaptiveSplitter
 
 # 4 redraws a second are plenty to watch a curve grow; each redraw repaints the plot (~1.5 ms
 # of GUI thread on a 2-core machine, taken from the training's cores).
@@ -48,7 +48,6 @@ TRAIN_COLOR = QColor("#1f77b4")
 VALIDATION_COLOR = QColor("#ff7f0e")
 LEARNING_RATE_COLOR = QColor("#7f7f7f")
 _NOT_METRICS = frozenset({"loss", "learning_rate", "lr"})
-SIDE_BY_SIDE_RATIO = 1.6  # plots side by side when width > this × height
 LIVE_MARK = "live"  # mark_epoch key of the live run's mark; cleared with the live run
 _LEGEND_MARGIN = 10
 _LEGEND_SAMPLES = 64  # points per curve when judging where a legend covers least
@@ -173,9 +172,8 @@ class LiveCurves(QWidget):
         self.hover_label.setTextFormat(Qt.TextFormat.PlainText)
         self.hover_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter = AdaptiveSplitter()
         splitter.setObjectName("curvesSplitter")
-        splitter.setChildrenCollapsible(False)
         splitter.addWidget(self.loss_plot)
         splitter.addWidget(self.metric_plot)
         self._plot_splitter = splitter
@@ -372,22 +370,8 @@ class LiveCurves(QWidget):
         self._plot_item(plot)  # validates the name
         return self._legend_at_bottom.get(plot, False)
 
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._update_orientation()
-
-    def _update_orientation(self) -> None:
-        """Side by side when wide (width > SIDE_BY_SIDE_RATIO × height), stacked otherwise."""
-        wide = self.width() > SIDE_BY_SIDE_RATIO * self.height()
-        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
-        if self._plot_splitter.orientation() == orientation:
-            return
-        self._plot_splitter.setOrientation(orientation)
-        extent = self.width() if wide else self.height()
-        self._plot_splitter.setSizes([extent // 2, extent - extent // 2])
-
     def plots_side_by_side(self) -> bool:
-        return self._plot_splitter.orientation() == Qt.Orientation.Horizontal
+        return self._plot_splitter.side_by_side()
 
     # -- drawing -----------------------------------------------------------------------------
 
