@@ -36,7 +36,7 @@ import threading
 from pathlib import Path
 
 from engine.errors import LayerLabError
-from engine.events import BatchesEnd, EpochEnd, LogLine, TrainBegin, TrainEnd
+from engine.events import BatchesEnd, LogLine, TrainBegin
 from engine.files import atomic_write_text
 
 BAR_WIDTH = 24
@@ -201,8 +201,6 @@ class Printer:
                 self._line(event.text)
             elif event.level == "warning":
                 self._line(f"warning: {event.text}", self.err)
-        elif isinstance(event, EpochEnd | TrainEnd):
-            pass
 
     def _bar(self, event: BatchesEnd) -> None:
         done = event.first_step + len(event.losses)
