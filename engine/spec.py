@@ -385,6 +385,9 @@ def build_model(spec: dict, input_shape: tuple | None = None) -> keras.Sequentia
     """
     validate_spec(spec)
     config = set_input_shape(spec, input_shape) if input_shape is not None else _copy(spec)
+    from engine.memory import check_fits
+
+    check_fits(config)  # a model too big for this machine: a message, not an OOM
     try:
         # Keras pops keys from the config it is given (wrappers): give it a copy.
         return keras.Sequential.from_config(copy.deepcopy(config))
