@@ -10,10 +10,8 @@ half-loaded. ``source_options`` describes each source's fields for the form.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from engine.datasets.base import Dataset, Sample
-from engine.datasets.fetch import cache_dir
-from engine.datasets.head import HeadSuggestion, suggest_head
 from engine.datasets.options import (
     SOURCES,
     OptionInfo,
@@ -22,6 +20,33 @@ from engine.datasets.options import (
     source_options,
 )
 from engine.errors import DatasetError
+
+if TYPE_CHECKING:
+    from engine.datasets.base import Dataset, Sample
+    from engine.datasets.fetch import cache_dir
+    from engine.datasets.head import HeadSuggestion, suggest_head
+
+# Imported on first use: they import Keras, and ``engine.datasets.options`` / ``.probe`` must
+# stay usable (by the window, before TensorFlow is loaded) without it.
+_LAZY = {
+    "Dataset": "engine.datasets.base",
+    "Sample": "engine.datasets.base",
+    "cache_dir": "engine.datasets.fetch",
+    "HeadSuggestion": "engine.datasets.head",
+    "suggest_head": "engine.datasets.head",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine.datasets' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "SOURCES",
