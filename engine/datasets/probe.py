@@ -396,7 +396,8 @@ def _csv(block: dict, validation_split: float) -> ProbeResult:
     if not table.complete:
         raise _Unknown(
             f"The file {table.path.name} is large and has text columns "
-            f"({', '.join(text_columns)}), whose one-hot width depends on the values in the training rows: load the preview."
+            f"({', '.join(text_columns)}), whose one-hot width depends on the values in the "
+            "training rows: load the preview."
         )
     if block["test_path"] and not Path(block["test_path"]).expanduser().is_file():
         raise _Unknown(f"The file {Path(block['test_path']).expanduser()} does not exist.")
