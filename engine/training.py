@@ -12,6 +12,10 @@ the model, a wrong loss, out-of-memory, a callback that fails -- each ends the r
 status "failed" and a message that names the problem and the fix, and the next run starts
 clean. Only an exception raised by ``sink`` itself while handling ``TrainEnd`` propagates.
 
+A NaN or infinite loss fails the run (the weights of the last finite epoch are put back in
+the model, but nothing trained is worth keeping). A loss that grows past a million times the
+first batch's is a warning: a ``LogLine`` and ``RunResult.warnings`` (kept in the run record).
+
 Fit settings (the project's ``"fit"`` block): epochs, batch_size, shuffle, seed (a seed
 makes a run repeatable: ``keras.utils.set_random_seed`` plus op determinism on TensorFlow),
 class_weight (null, "balanced" or {"class": weight}), validation_split (given to the
@@ -37,6 +41,7 @@ import numpy as np
 
 from engine.callbacks import (
     Clock,
+    DivergenceWatch,
     LearningRateInLogs,
     NanGuard,
     NonFiniteLoss,
@@ -90,6 +95,7 @@ class RunResult:
     model: Any = None
     dataset: Any = None
     snapshot: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,7 @@ class _Run:
         self.started = datetime.now().astimezone()
         self.reporter: ProgressReporter | None = None
         self.nan_guard: NanGuard | None = None
+        self.divergence: DivergenceWatch | None = None
         self.user_callbacks: list = []
         self.model = None
         self.settings: FitSettings | None = None
@@ -245,7 +252,7 @@ class _Run:
             result.status = "stopped"
             result.message = self._stopped_message()
         except NonFiniteLoss as loss:
-            result.status = "early_stopped"
+            result.status = "failed"
             result.message = self._nan_message(loss)
         except _SinkFailed as error:
             cause = error.args[0]  # Keras re-raises "from None": __cause__ is gone
@@ -267,6 +274,8 @@ class _Run:
             result.history = self.reporter.history
             result.batch_losses = self.reporter.batch_losses
             result.epochs_completed = self.reporter.epochs_completed
+        if self.divergence is not None and self.divergence.warning:
+            result.warnings.append(self.divergence.warning)
         result.steps_per_epoch = self.steps_per_epoch
         result.seconds = self.clock.now() - begin
         if result.status == "failed":
@@ -312,6 +321,13 @@ class _Run:
                 spec = mixed_precision_spec(spec)
         self.model = build_model(spec, input_shape=self.dataset.input_shape)
         compile_model(self.model, compile_block, loss_scale=spec is not self.project.get("model"))
+        from engine.datasets.labels import check_labels_fit_output
+
+        check_labels_fit_output(
+            self.dataset,
+            getattr(self.model, "output_shape", (None,))[-1],
+            compile_block.get("loss"),
+        )
         self.fit_arguments = self.dataset.fit_arguments(
             settings.batch_size, settings.shuffle, settings.seed
         )
@@ -322,11 +338,13 @@ class _Run:
         self.user_callbacks = make_callbacks(settings.callbacks, self.workdir, self.started)
         self.reporter = ProgressReporter(self.sink, self.clock, self._batch_size_of)
         self.nan_guard = NanGuard()
+        self.divergence = DivergenceWatch(self.sink)
         self.callbacks = [
             LearningRateInLogs(),
             *self.user_callbacks,
             self.reporter,
             self.nan_guard,
+            self.divergence,
             StopControl(self.control, self.clock),
         ]
 
@@ -417,7 +435,7 @@ class _Run:
                 self.user_sink(
                     LogLine(f"{type(callback).__name__} could not finish: {error}", "warning")
                 )
-        if result.status == "early_stopped" and self.nan_guard is not None:
+        if self.nan_guard is not None and self.nan_guard.tripped:
             self.nan_guard.restore()
         if self.model is not None and hasattr(self.model, "_eval_epoch_iterator"):
             with contextlib.suppress(AttributeError):
@@ -434,15 +452,10 @@ class _Run:
 
     def _nan_message(self, loss: NonFiniteLoss) -> str:
         where = f"epoch {loss.epoch + 1}, batch {loss.step + 1}"
-        guard = self.nan_guard
-        if guard is None or guard.snapshot_epoch is None:
-            kept = "the initial weights were restored"
-        else:
-            kept = f"the weights from the end of epoch {guard.snapshot_epoch + 1} were restored"
         value = "NaN" if math.isnan(loss.value) else str(loss.value)
         return (
-            f"The loss became {value} at {where}, so training stopped and {kept}. "
-            "Try a smaller learning rate, normalised inputs or gradient clipping "
+            f"Training failed: the loss became {value} at {where}, so the model did not "
+            "learn. Try a smaller learning rate, normalised inputs or gradient clipping "
             "(clipnorm in the optimizer)."
         )
 

@@ -197,3 +197,125 @@ def check_finite(values: np.ndarray, where: str) -> None:
             f"{where} row {row} contains NaN or infinity.",
             fix="Remove or fill those values before training.",
         )
+
+
+def _label_range(dataset) -> tuple[int, int] | None:
+    """(smallest, largest) class index over every part's integer labels, or None."""
+    low, high = None, None
+    for part in getattr(dataset, "parts", {}).values():
+        y = np.asarray(part.y)
+        if y.size == 0 or y.ndim != 1:
+            continue
+        part_low, part_high = float(y.min()), float(y.max())
+        low = part_low if low is None else min(low, part_low)
+        high = part_high if high is None else max(high, part_high)
+    if low is None or high is None:
+        return None
+    return int(low), int(high)
+
+
+def _label_width(dataset) -> int | None:
+    """The width of 2-D labels (one-hot, multilabel, several targets); 1 for 1-D labels."""
+    for part in getattr(dataset, "parts", {}).values():
+        y = np.asarray(part.y)
+        if y.ndim == 1:
+            return 1
+        if y.ndim == 2:
+            return int(y.shape[1])
+    return None
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def check_labels_fit_output(dataset, output_units, loss) -> None:
+    """Refuse, before ``fit``, labels that the model's last layer cannot produce.
+
+    ``output_units`` is the size of the model's last axis (``model.output_shape[-1]``);
+    ``loss`` the compile block's loss. Keras would otherwise fail mid-epoch with
+    ``indices[0] = 7 is not in [0, 5)`` or, for a regression target, silently broadcast.
+    Raises a ``TrainingError`` that names the labels, the class count and the change to make.
+    Custom or unknown losses are not checked.
+    """
+    from engine.errors import TrainingError
+
+    if output_units is None:
+        return
+    units = int(output_units)
+    name = canonical_loss(loss)
+    if name is None:
+        return
+    fix_suffix = ", or use Suggest (output layer, loss and metrics)."
+
+    def refuse(message: str, fix: str) -> TrainingError:
+        return TrainingError(message, field="model", fix=fix)
+
+    if name in _SPARSE_LOSSES:
+        span = _label_range(dataset)
+        if span is None:
+            return
+        _low, high = span
+        if high >= units:
+            classes = high + 1
+            raise refuse(
+                f"The labels go up to {high} ({classes} classes) but the output layer has "
+                f"{_plural(units, 'unit')} (it can only predict classes 0 … {units - 1}).",
+                f"Set the last Dense to {classes} units with softmax{fix_suffix}",
+            )
+        return
+    if name in _ONE_HOT_LOSSES:
+        width = _label_width(dataset)
+        if width is None:
+            return
+        if width == 1:
+            span = _label_range(dataset)
+            top = f"go up to {span[1]}" if span else "are class numbers"
+            raise refuse(
+                f"The loss {name} needs one-hot labels, but the labels {top} (one class "
+                "number per example).",
+                f"Pick sparse_categorical_crossentropy for class numbers{fix_suffix}",
+            )
+        if width != units:
+            raise refuse(
+                f"The labels are one-hot vectors of width {width} ({width} classes) but the "
+                f"output layer has {_plural(units, 'unit')}.",
+                f"Set the last Dense to {width} units with softmax{fix_suffix}",
+            )
+        return
+    if name in _BINARY_LOSSES:
+        width = _label_width(dataset)
+        if width is None:
+            return
+        if width == 1:
+            span = _label_range(dataset)
+            if span is not None and (span[0] < 0 or span[1] > 1):
+                classes = span[1] + 1
+                raise refuse(
+                    f"The labels go up to {span[1]} ({classes} classes) but {name} with a "
+                    f"{_plural(units, 'unit')} output expects labels 0 and 1.",
+                    f"Use sparse_categorical_crossentropy and set the last Dense to {classes} "
+                    f"units with softmax{fix_suffix}",
+                )
+            if units != 1:
+                raise refuse(
+                    f"The labels are one 0/1 value per example (two classes) but the output "
+                    f"layer has {units} units.",
+                    f"Set the last Dense to 1 unit with sigmoid{fix_suffix}",
+                )
+        elif width != units:
+            raise refuse(
+                f"The labels are {width} 0/1 targets per example but the output layer has "
+                f"{_plural(units, 'unit')}.",
+                f"Set the last Dense to {width} units with sigmoid{fix_suffix}",
+            )
+        return
+    if name in _REGRESSION_LOSSES:
+        width = _label_width(dataset)
+        if width is not None and width != units and getattr(dataset, "task", "") == "regression":
+            targets = "one number" if width == 1 else f"{width} numbers"
+            raise refuse(
+                f"The target is {targets} per example but the output layer has "
+                f"{_plural(units, 'unit')}.",
+                f"Set the last Dense to {_plural(width, 'unit')}{fix_suffix}",
+            )
