@@ -35,7 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -241,25 +241,65 @@ class OptionForm(QWidget):
         self._fixed_rows += 1
 
     def set_options(self, options: Iterable[Any]) -> None:
-        """Replace the form with editors for ``options``, each showing its default."""
-        while self._layout.rowCount() > self._fixed_rows:
-            self._layout.removeRow(self._fixed_rows)
+        """Replace the form with editors for ``options``, each showing its default.
+
+        Safe to call from inside a signal of one of the form's own editors (a Name combo whose
+        ``activated`` changes the option list): an editor whose option is unchanged is kept,
+        and the editors that go are detached, silenced and hidden now but deleted only later
+        (``deleteLater``), never while Qt is still delivering their signal."""
+        options = list(options)
+        old_rows = self._take_rows()
         self._options = {o.name: o for o in options}
         self._editors.clear()
+        old_setters, old_getters = dict(self._setters), dict(self._getters)
         self._setters.clear()
         self._getters.clear()
         for option in self._options.values():
-            editor = self._make_editor(option)
-            editor.setObjectName(f"option_{option.name}")
-            if option.help:
-                editor.setToolTip(option.help)
-            label = QLabel(option_label(option) + ":")
-            label.setBuddy(editor.focusProxy() or editor)
-            if option.help:
-                label.setToolTip(option.help)
+            kept = old_rows.pop(option.name, None)
+            if kept is not None and kept[0] == option_key(option):
+                _key, label, editor = kept
+                self._setters[option.name] = old_setters[option.name]
+                self._getters[option.name] = old_getters[option.name]
+            else:
+                if kept is not None:
+                    old_rows[option.name] = kept
+                label, editor = self._make_row(option)
             self._layout.addRow(label, editor)
             self._editors[option.name] = editor
+        for _key, label, editor in old_rows.values():
+            for widget in (label, editor):
+                retire_widget(widget)
         self.set_values({})
+
+    def _take_rows(self) -> dict[str, tuple[tuple, QWidget, QWidget]]:
+        """Detach the generated rows from the layout without deleting anything."""
+        rows: dict[str, tuple[tuple, QWidget, QWidget]] = {}
+        names = list(self._options)
+        index = 0
+        while self._layout.rowCount() > self._fixed_rows:
+            taken = self._layout.takeRow(self._fixed_rows)
+            label = taken.labelItem.widget() if taken.labelItem is not None else None
+            field = taken.fieldItem.widget() if taken.fieldItem is not None else None
+            name = names[index] if index < len(names) else None
+            index += 1
+            if name is not None and self._editors.get(name) is field and label is not None:
+                rows[name] = (option_key(self._options[name]), label, field)
+            else:
+                for widget in (label, field):
+                    if widget is not None:
+                        retire_widget(widget)
+        return rows
+
+    def _make_row(self, option: Any) -> tuple[QLabel, QWidget]:
+        editor = self._make_editor(option)
+        editor.setObjectName(f"option_{option.name}")
+        if option.help:
+            editor.setToolTip(option.help)
+        label = QLabel(option_label(option) + ":")
+        label.setBuddy(editor.focusProxy() or editor)
+        if option.help:
+            label.setToolTip(option.help)
+        return label, editor
 
     def options(self) -> list[Any]:
         return list(self._options.values())
@@ -548,6 +588,25 @@ class OptionForm(QWidget):
         self._setters[option.name] = set_value
         self._getters[option.name] = lambda: [round(b.value(), 4) for b in boxes]
         return holder
+
+
+def option_key(option: Any) -> tuple:
+    """What an editor is built from: two options with equal keys can share one editor."""
+    attributes = ("name", "kind", "default", "choices", "help", "minimum", "maximum")
+    return (*(repr(getattr(option, a, None)) for a in attributes), option_label(option))
+
+
+def retire_widget(widget: QWidget) -> None:
+    """Take ``widget`` out of use now and delete it later, from the event loop.
+
+    Deleting a widget synchronously while one of its signals is being delivered (the form
+    rebuilt from a combo's ``activated``) frees it under Qt's feet: a segfault in QtCore.
+    So: silence it and its children (a hidden line edit would still say editingFinished),
+    hide it, and ``deleteLater``."""
+    for item in (widget, *widget.findChildren(QObject)):
+        item.blockSignals(True)
+    widget.hide()
+    widget.deleteLater()
 
 
 def file_filter(option: Any) -> str:

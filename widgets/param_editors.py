@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.option_form import retire_widget
+
 INT_LIMIT = 2_000_000_000
 FLOAT_LIMIT = 1e12
 
@@ -310,7 +312,8 @@ class IntTupleEditor(ParamEditor):
     def _ensure(self, count: int) -> None:
         while len(self.spins) > count:
             spin = self.spins.pop()
-            spin.deleteLater()
+            self._layout.removeWidget(spin)
+            retire_widget(spin)
         while len(self.spins) < count:
             spin = self._new_spin()
             spin.setKeyboardTracking(False)

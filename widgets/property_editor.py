@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 from superqt import QCollapsible
 
+from widgets.option_form import retire_widget
 from widgets.param_editors import EDITORS, ParamEditor, ShapeEditor, create_editor
 
 
@@ -119,8 +120,8 @@ class LayerEditor(ParamEditor):
 
     def _rebuild(self) -> None:
         if self.form is not None:
-            self.form.setParent(None)
-            self.form.deleteLater()
+            self.frame_layout.removeWidget(self.form)
+            retire_widget(self.form)  # never deleted inside a signal of one of its editors
             self.form = None
         if not self._value:
             return
@@ -269,7 +270,7 @@ class PropertyEditor(QWidget):
         self.input_editor: ShapeEditor | None = None
         old = self.scroll.takeWidget()
         if old is not None:
-            old.deleteLater()
+            retire_widget(old)
 
 
 class _InputShapeParam:

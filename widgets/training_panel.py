@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
 )
 from superqt import QCollapsible
 
-from widgets.option_form import Option, OptionForm, ScientificSpinBox
+from widgets.option_form import Option, OptionForm, ScientificSpinBox, retire_widget
 
 # Keras 3.15's own defaults for the callback arguments the panel shows, used only until
 # the window passes the live ones (``set_choices(callbacks=...)``, read from the
@@ -542,9 +542,7 @@ class TrainingPanel(QWidget):
         while self.callbacks_layout.count():
             widget = self.callbacks_layout.takeAt(0).widget()
             if widget is not None:
-                widget.hide()
-                widget.setParent(None)
-                widget.deleteLater()
+                retire_widget(widget)
         self._callback_rows: dict[str, tuple[QCheckBox, OptionForm]] = {}
         for name in names:
             self._add_callback_row(name)
