@@ -8,6 +8,9 @@
   ``EpochEnd`` and a ``LogLine`` per epoch.
 - ``NanGuard`` keeps the weights of the last epoch that ended finite and interrupts the run
   at the first batch whose loss is NaN or infinite (Keras's TerminateOnNaN, plus the restore).
+- ``DivergenceWatch`` notes (once) when an epoch's loss has grown past ``factor`` (10^6)
+  times the first batch's: the run goes on, but it has diverged and the log and the run's
+  record say so.
 - ``StopControl`` (last) waits while the run is paused and interrupts it when Stop is asked,
   after the current batch, also in the middle of validation.
 
@@ -264,6 +267,7 @@ class NanGuard(keras.callbacks.Callback):
         super().__init__()
         self.epoch = 0
         self.snapshot_epoch: int | None = None  # None: the initial weights
+        self.tripped = False  # a non-finite loss interrupted the run
         self._weights: list[np.ndarray] | None = None
 
     def on_train_begin(self, logs=None):
@@ -275,6 +279,7 @@ class NanGuard(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
+            self.tripped = True
             raise NonFiniteLoss(self.epoch, batch, float(loss))
 
     def on_epoch_end(self, epoch, logs=None):
@@ -294,6 +299,45 @@ class NanGuard(keras.callbacks.Callback):
             return False
         self.model.set_weights(self._weights)
         return True
+
+
+DIVERGENCE_FACTOR = 1e6
+
+
+class DivergenceWatch(keras.callbacks.Callback):
+    """Warns once when an epoch's loss exceeds ``factor`` times the first batch's loss.
+
+    The first batch's loss is the untrained model's (an epoch's mean can already be huge
+    after one epoch at a far too large learning rate). ``warning`` holds the sentence sent
+    to ``sink`` as a warning ``LogLine``, or None.
+    """
+
+    def __init__(self, sink: Sink, factor: float = DIVERGENCE_FACTOR):
+        super().__init__()
+        self.sink = sink
+        self.factor = factor
+        self.reference: float | None = None
+        self.warning: str | None = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.reference is None:
+            loss = (logs or {}).get("loss")
+            if loss is not None and math.isfinite(float(loss)) and float(loss) > 0:
+                self.reference = float(loss)
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if self.warning is not None or self.reference is None or loss is None:
+            return
+        loss = float(loss)
+        if math.isfinite(loss) and loss > self.factor * self.reference:
+            self.warning = (
+                f"The loss diverged: {loss:.4g} at epoch {epoch + 1}, more than "
+                f"{self.factor:,.0f} times the first batch's {self.reference:.4g}. The model "
+                "has not learned; try a smaller learning rate, normalised inputs or gradient "
+                "clipping (clipnorm in the optimizer)."
+            )
+            self.sink(LogLine(self.warning, level="warning"))
 
 
 class StopControl(keras.callbacks.Callback):

@@ -54,8 +54,8 @@ class EpochEnd:
 class TrainEnd:
     """The run ended. Always the last event of a run, on every exit path.
 
-    ``status`` is completed / stopped (by the user) / early_stopped (by EarlyStopping,
-    or TerminateOnNaN after a NaN loss) / failed; ``message`` says what happened in a
+    ``status`` is completed / stopped (by the user) / early_stopped (by EarlyStopping) /
+    failed (also after a NaN or infinite loss); ``message`` says what happened in a
     sentence (for failures: the problem and the fix).
     """
 

@@ -14,7 +14,8 @@ for bit)::
      "final": {"loss": 0.1, ...},
      "test_metrics": {"loss": ..., "accuracy": ...} | null,
      "weights": "runs/<id>.h5" | null,
-     "overfitting": {"epoch": 3, "epochs_rising": 6, ..., "message": "..."} | null}
+     "overfitting": {"epoch": 3, "epochs_rising": 6, ..., "message": "..."} | null,
+     "warnings": ["The loss diverged: ..."]}                    # [] when none
 
 Non-finite values (a NaN loss) are stored as ``null``. The trained weights are a full
 ``.h5`` model file in a ``runs/`` folder beside the project, written atomically by
@@ -102,6 +103,7 @@ def record_run(project: dict, result: Any, project_path: str | os.PathLike | Non
         "test_metrics": _clean_dict(getattr(result, "test_metrics", None)),
         "weights": None,
         "overfitting": hint.to_dict() if hint else None,
+        "warnings": [str(text) for text in (getattr(result, "warnings", None) or [])],
     }
     model = getattr(result, "model", None)
     if model is not None and result.status != "failed" and run["batch_loss"]["loss"]:

@@ -274,6 +274,7 @@ def write_outputs(result, out: Path) -> list[Path]:
     }
     if result.test_metrics is not None:
         metrics["test"] = result.test_metrics
+    metrics["warnings"] = list(getattr(result, "warnings", None) or [])
     text = json.dumps(_json_safe(metrics), indent=2) + "\n"
     atomic_write_text(out / "metrics.json", text)
     written.append(out / "metrics.json")
