@@ -734,17 +734,68 @@ def _recurrent_config(entry: dict) -> dict:
     return config if _class(entry) in ov.RECURRENT_LAYERS else {}
 
 
-def analyse(spec: dict, input_shape: tuple | None = None) -> Analysis:
+def analyse(
+    spec: dict, input_shape: tuple | None = None, target_shape: tuple | None = None
+) -> Analysis:
     """Output shape and parameter count per body layer, totals, and the first error.
 
-    ``input_shape`` (no batch dimension) overrides the spec's own. Never raises: every problem
-    is reported in ``Analysis.error`` (and ``error_index``, a body index, when a layer is to
-    blame); layers after a failing one get no shape or counts.
+    ``input_shape`` (no batch dimension) overrides the spec's own. ``target_shape`` is one
+    example's label shape as the dataset holds it (``()`` for one number or class index per
+    example, ``(k,)`` for one-hot or several targets); when given, an output whose shape cannot
+    match it (a sequence ``(None, 40, 1)`` against one number per example) is an error on the
+    last layer. Never raises: every problem is reported in ``Analysis.error`` (and
+    ``error_index``, a body index, when a layer is to blame); layers after a failing one get no
+    shape or counts.
     """
     try:
-        return _analyse(spec, input_shape)
+        result = _analyse(spec, input_shape)
+        if target_shape is not None and result.error is None:
+            _check_target(spec, result, tuple(target_shape))
+        return result
     except Exception as error:  # the contract: never raise
         return Analysis(error=f"The model cannot be analysed: {clean_message(error)}.")
+
+
+def _check_target(spec: dict, result: Analysis, target: tuple) -> None:
+    """Flag a final output shape that the labels (one example: ``target``) cannot match."""
+    if not result.layers or result.layers[-1].output_shape is None:
+        return
+    last = result.layers[-1]
+    out = tuple(last.output_shape[1:])
+    if not target:
+        fits = len(out) == 1
+        shape_text = "(None, n)"
+        wanted = f"{shape_text} (one number, or one score per class, for each example)"
+    else:
+        fits = len(out) == len(target) and all(
+            a is None or b is None or a == b for a, b in zip(out, target, strict=True)
+        )
+        shape_text = _fmt_shape((None, *target))
+        wanted = shape_text
+    if fits:
+        return
+    layers = body(spec)
+    label = _label(layers[-1])
+    if len(out) > max(len(target), 1):
+        recurrent = next(
+            (e for e in reversed(layers) if _recurrent_config(e).get("return_sequences")), None
+        )
+        fix = (
+            f"add a Flatten or GlobalAveragePooling1D before {label}"
+            if len(out) == 2
+            else f"add a Flatten or global pooling layer before {label}"
+        )
+        if recurrent is not None:
+            fix += f", or turn off return_sequences in {_label(recurrent)}"
+        fix += " (Suggest does this for you)"
+    else:
+        fix = f"make {label} give {shape_text}"
+    result.error = (
+        f"The last layer, {label}, gives {_fmt_shape(last.output_shape)} but the labels need "
+        f"{wanted}: {fix}."
+    )
+    last.error = result.error
+    result.error_index = last.index
 
 
 def _analyse(spec: dict, shape_override: tuple | None) -> Analysis:

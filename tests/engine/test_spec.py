@@ -431,3 +431,39 @@ def test_build_model_error_names_the_layer_after_a_wrapper():
         S.build_model(spec)
     assert info.value.field == "layers[2]"
     assert S.body(spec)[0]["config"]["layer"]["class_name"] == "Dense"
+
+
+def test_analyse_flags_a_sequence_output_against_one_label_per_example():
+    """Issue 9 defect 5: (None, 40, 1) against a scalar target trained by broadcasting."""
+    spec = stack(
+        (40, 1),
+        [("LSTM", {"units": 8, "return_sequences": True}), ("Dense", {"units": 1})],
+    )
+    assert S.analyse(spec).ok  # without the labels' shape nothing is wrong
+    analysis = S.analyse(spec, target_shape=())
+    assert not analysis.ok and analysis.error_index == 1
+    message = analysis.error
+    assert message.startswith("The last layer, Dense 'dense'")
+    assert "(None, 40, 1)" in message and "(None, n)" in message
+    assert "Flatten or GlobalAveragePooling1D" in message
+    assert "return_sequences in LSTM 'lstm'" in message
+    assert analysis.layers[1].error == message
+    assert analysis.total_params == S.analyse(spec).total_params
+
+
+@pytest.mark.parametrize(
+    "shape, layers, target, ok",
+    [
+        ((5,), [("Dense", {"units": 3})], (), True),  # class indices against 3 scores
+        ((5,), [("Dense", {"units": 3})], (3,), True),  # one-hot
+        ((5,), [("Dense", {"units": 3})], (4,), False),
+        ((5,), [("Dense", {"units": 1})], (40, 1), False),
+        ((40, 1), [("LSTM", {"units": 1, "return_sequences": True})], (40, 1), True),
+        ((5,), [("Dense", {"units": 2})], (None,), True),
+    ],
+)
+def test_analyse_compares_the_output_with_the_labels_shape(shape, layers, target, ok):
+    analysis = S.analyse(stack(shape, layers), None, target)
+    assert analysis.ok is ok, analysis.error
+    if not ok:
+        assert analysis.error[0].isupper() and analysis.error.endswith(".")
