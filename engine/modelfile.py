@@ -7,31 +7,46 @@ catalog (Lambda, TFSMLayer, custom or registered classes, modules outside ``kera
 only then does Keras load the file with ``compile=False, safe_mode=True``. Every problem is
 a ``ModelFileError`` with one plain sentence naming it.
 
-Saving writes to a temporary sibling, reloads it to verify, then renames it onto the
-target, so a failed save never leaves a broken file where the user's file was. ``.h5``
-files are saved without the optimizer (Keras 3 cannot restore it from ``.h5``): compile
-from the project after loading.
+Hostile files are refused before anything big is read or allocated: only regular files are
+opened (``check_regular_file``: no devices, pipes or folders, links resolved); zip members'
+declared sizes and HDF5 datasets' shapes (metadata only) are compared with the memory this
+machine has and with the parameter count the config implies (``engine.memory``), layer by
+layer, so a zip bomb or a config declaring a huge kernel is refused with a message.
+
+Saving builds the whole file in memory (an in-memory HDF5 image, or a zip in a buffer), writes
+the bytes to a temporary sibling, fsyncs it, reloads it to verify, then renames it onto the
+target: a full disk is an ordinary ``OSError`` (h5py writing to a full disk can crash the
+process), turned into a message naming the user's file, and a failed save never leaves a
+broken file where the user's file was. ``.h5`` files are saved without the optimizer
+(Keras 3 cannot restore it from ``.h5``): compile from the project after loading.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
+import gc
+import io
 import json
 import logging
 import os
 import re
 import shutil
+import stat
 import tempfile
+import uuid
 import warnings
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 
+from engine import memory
 from engine.errors import ModelFileError
 from engine.files import temporary_sibling
 from engine.quiet import import_keras
@@ -45,6 +60,18 @@ MODEL_SUFFIXES = (*H5_SUFFIXES, KERAS_SUFFIX)
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
+WEIGHTS_MEMBER = "model.weights.h5"
+
+# Declared sizes: below these floors nothing is refused for its size (Keras's own checks and
+# errors are cheap there); above them a zip member may not inflate more than MAX_EXPANSION
+# times (Keras stores members uncompressed; deflated float weights shrink little), and a
+# layer's stored weights must roughly match what its config implies.
+SIZE_FLOOR_BYTES = 16 * 1024 * 1024
+MAX_EXPANSION = 100
+# Weights files may also hold optimizer variables (Adam: two per parameter) besides the
+# model's own; more than this many times the config's parameter bytes is not a model.
+MAX_STORED_PER_PARAMETER_BYTE = 4
+MAX_SMALL_MEMBER_BYTES = 256 * 1024 * 1024
 
 FUNCTIONAL_NOTE = (
     "a functional model: summary, evaluation and export work; it cannot be edited as a stack"
@@ -79,27 +106,100 @@ class LoadedModel:
 
 
 def save_model(model, path: str | os.PathLike) -> None:
-    """Save ``model`` as ``.h5`` (no optimizer) or ``.keras``, atomically and verified."""
+    """Save ``model`` as ``.h5`` (no optimizer) or ``.keras``, atomically and verified.
+
+    The file is built in memory first, then written to a temporary sibling, fsynced, reloaded
+    and compared, and renamed onto ``path``. Every disk error (full disk, read-only folder,
+    no permission) is a ``ModelFileError`` naming ``path``; the previous file stays intact.
+    """
     target = Path(path)
     suffix = _model_suffix(target)
-    # Keras recognises only lower-case suffixes: MODEL.H5 is written as .tmp.h5, then renamed.
-    with temporary_sibling(target, suffix=".tmp" + suffix) as temporary:
+    data = _serialise(model, suffix, target.name)
+    existed = target.exists()
+    try:
+        # Keras recognises only lower-case suffixes: MODEL.H5 is written as .tmp.h5.
+        with temporary_sibling(target, suffix=".tmp" + suffix) as temporary:
+            _write_synced(temporary, data)
+            _verify_saved(model, temporary, target.name)
+            os.replace(temporary, target)
+        _fsync_folder(target.parent)
+    except OSError as error:
+        raise ModelFileError(_disk_error_message(target, error, existed)) from error
+
+
+def _serialise(model, suffix: str, name: str) -> bytes:
+    """The model file's bytes, built in memory (no disk involved)."""
+    try:
+        with _quiet_keras_saving():
+            if suffix in H5_SUFFIXES:
+                from keras.src.legacy.saving import legacy_h5_format
+
+                image_name = f"layerlab-{uuid.uuid4().hex}.h5"  # never touches the disk
+                with h5py.File(image_name, "w", driver="core", backing_store=False) as h5:
+                    legacy_h5_format.save_model_to_hdf5(model, h5, include_optimizer=False)
+                    h5.flush()
+                    return bytes(h5.id.get_file_image())
+            from keras.src.saving import saving_lib
+
+            buffer = io.BytesIO()
+            saving_lib.save_model(model, buffer)
+            return buffer.getvalue()
+    except Exception as error:
+        raise ModelFileError(
+            f"Cannot save {name}: Keras could not write the model ({_one_line(error)})."
+        ) from error
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    """Write ``data`` to the new file ``path`` and fsync it; disk errors raise ``OSError``."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0))
+    try:
+        _write_all(descriptor, data)
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(descriptor, view[: 16 * 1024 * 1024])
+        view = view[written:]
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename durable (best effort: not every platform can open a folder)."""
+    with contextlib.suppress(OSError, AttributeError):
+        descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
         try:
-            with _quiet_keras_saving():
-                if suffix in H5_SUFFIXES:
-                    model.save(temporary, include_optimizer=False)
-                else:
-                    model.save(temporary)
-        except OSError as error:
-            raise ModelFileError(
-                f"Cannot save {target.name}: {error.strerror or _one_line(error)}."
-            ) from error
-        except Exception as error:
-            raise ModelFileError(
-                f"Cannot save {target.name}: Keras could not write the model ({_one_line(error)})."
-            ) from error
-        _verify_saved(model, temporary, target.name)
-        os.replace(temporary, target)
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def _disk_error_message(target: Path, error: OSError, existed: bool) -> str:
+    """A disk error as a sentence naming the user's file (never the temporary one)."""
+    name, folder = target.name, target.parent
+    kept = f"the previous {name} is unchanged" if existed else "nothing was written"
+    code = error.errno
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return (
+            f"Cannot save {name}: the disk holding {folder} is full; {kept}. Free some space "
+            "or save to another drive."
+        )
+    if code == errno.EROFS:
+        return (
+            f"Cannot save {name}: {folder} is on a read-only drive; {kept}. Save to another folder."
+        )
+    if code in (errno.EACCES, errno.EPERM):
+        return (
+            f"Cannot save {name}: LayerLab may not write in {folder} (permission denied); "
+            f"{kept}. Save to another folder or change its permissions."
+        )
+    if code == errno.ENOENT:
+        return f"Cannot save {name}: the folder {folder} does not exist. Choose another folder."
+    reason = (error.strerror or _one_line(error)).rstrip(".")
+    return f"Cannot save {name}: {reason} (in {folder}); {kept}."
 
 
 def _verify_saved(model, saved: Path, name: str) -> None:
@@ -139,34 +239,122 @@ def _quiet_keras_saving():
 # --- reading the stored config without Keras --------------------------------------------
 
 
+def check_regular_file(path: str | os.PathLike) -> Path:
+    """Refuse anything but an existing regular file (after resolving links), before opening.
+
+    A device (a link to ``/dev/zero``), a named pipe, a socket or a folder named like a model
+    file would make a reader block or read forever. Returns ``path`` as a ``Path``; raises
+    ``ModelFileError`` naming the file.
+    """
+    target = Path(path)
+    try:
+        info = os.stat(target)  # follows links
+    except FileNotFoundError:
+        if os.path.islink(target):
+            raise ModelFileError(
+                f"Cannot open {target.name}: it is a link to {os.readlink(target)}, which does "
+                "not exist."
+            ) from None
+        raise ModelFileError(f"Cannot open {target}: there is no such file.") from None
+    except OSError as error:
+        reason = (error.strerror or _one_line(error)).rstrip(".")
+        raise ModelFileError(f"Cannot open {target.name}: {reason}.") from error
+    _refuse_irregular(target, info.st_mode)
+    return target
+
+
+def _refuse_irregular(target: Path, mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        hint = (
+            " (a TensorFlow SavedModel?); LayerLab opens .h5 and .keras model files"
+            if target.suffix.lower() in MODEL_SUFFIXES
+            else ""
+        )
+        raise ModelFileError(f"Cannot open {target.name}: it is a folder{hint}.")
+    if stat.S_ISFIFO(mode):
+        kind = "a named pipe (FIFO)"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        kind = "a device"
+    elif stat.S_ISSOCK(mode):
+        kind = "a socket"
+    else:
+        kind = "not a plain file"
+    link = f"a link to {os.path.realpath(target)}, " if os.path.islink(target) else ""
+    raise ModelFileError(
+        f"Cannot open {target.name}: it is {link}{kind}, not a regular file; LayerLab reads "
+        "only regular files. Copy the data into a file and open that."
+    )
+
+
+def _read_head(target: Path, count: int = 8) -> bytes:
+    """The first bytes of a regular file, opened without blocking and checked again on the
+    open descriptor (a file swapped for a pipe after ``check_regular_file`` is refused)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        descriptor = os.open(target, flags)
+    except OSError as error:
+        reason = (error.strerror or _one_line(error)).rstrip(".")
+        raise ModelFileError(f"Cannot open {target.name}: {reason}.") from error
+    try:
+        _refuse_irregular(target, os.fstat(descriptor).st_mode)
+        return os.read(descriptor, count)
+    except OSError as error:
+        reason = (error.strerror or _one_line(error)).rstrip(".")
+        raise ModelFileError(f"Cannot open {target.name}: {reason}.") from error
+    finally:
+        os.close(descriptor)
+
+
+@dataclass
+class _Expected:
+    """What a model's config implies for its weights: per layer name, (class, params, bytes)."""
+
+    layers: list[memory.LayerMemory]
+
+    @property
+    def total(self) -> int:
+        return sum(row.bytes for row in self.layers)
+
+
+# Called with the parsed config before any weights are opened: may refuse it (raises) and
+# may return what it implies for the weights.
+ConfigCheck = Callable[[dict], "_Expected | None"]
+
+
+@dataclass
+class _Stored:
+    """HDF5 datasets' declared sizes (shapes × item sizes, read from metadata only)."""
+
+    datasets: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(size for _, size in self.datasets)
+
+
 def inspect_model_file(path: str | os.PathLike) -> dict:
     """The model config stored in ``path`` (``{"class_name": ..., "config": ...}``).
 
     Reads with h5py or zipfile only; Keras deserialises nothing. Raises ``ModelFileError``
-    for a missing, empty, truncated, damaged or non-Keras file, an unknown extension, and
-    HDF5 soft links, external links or external/virtual datasets.
+    for a missing, empty, truncated, damaged or non-Keras file, an unknown extension, a
+    device, pipe or folder, HDF5 soft links, external links or external/virtual datasets, and
+    declared sizes (zip members, datasets) that do not fit in this machine's memory.
     """
-    target = Path(path)
+    return _inspect(Path(path), None)
+
+
+def _inspect(target: Path, check: ConfigCheck | None) -> dict:
     suffix = _model_suffix(target)
-    if not target.exists():
-        raise ModelFileError(f"Cannot open {target}: there is no such file.")
-    if target.is_dir():
-        raise ModelFileError(
-            f"Cannot open {target.name}: it is a folder (a TensorFlow SavedModel?); "
-            "LayerLab opens .h5 and .keras model files."
-        )
-    try:
-        with open(target, "rb") as handle:
-            head = handle.read(8)
-    except OSError as error:
-        raise ModelFileError(f"Cannot open {target.name}: {error.strerror or error}.") from error
+    check_regular_file(target)
+    head = _read_head(target)
     if not head:
         raise ModelFileError(f"Cannot open {target.name}: the file is empty (0 bytes).")
-    config = _inspect_h5(target) if suffix in H5_SUFFIXES else _inspect_keras_zip(target)
-    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
-        raise ModelFileError(
-            f"Cannot open {target.name}: its model config is not a Keras model description."
-        )
+    if suffix in H5_SUFFIXES:
+        config = _inspect_h5(target, head, check)
+    else:
+        config = _inspect_keras_zip(target, head, check)
     return config
 
 
@@ -181,18 +369,23 @@ def _model_suffix(target: Path) -> str:
     return suffix
 
 
-def _inspect_h5(target: Path) -> dict:
+def _checked_config(config: Any, name: str) -> dict:
+    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
+        raise ModelFileError(
+            f"Cannot open {name}: its model config is not a Keras model description."
+        )
+    return config
+
+
+def _inspect_h5(target: Path, head: bytes, check: ConfigCheck | None) -> dict:
     name = target.name
-    with open(target, "rb") as handle:
-        head = handle.read(len(HDF5_SIGNATURE))
     if head != HDF5_SIGNATURE and not h5py.is_hdf5(str(target)):
         hint = " (it is a zip archive: rename it to .keras?)" if head[:4] == ZIP_SIGNATURE else ""
         raise ModelFileError(f"Cannot open {name}: it is not an HDF5 (.h5) file{hint}.")
     try:
         with h5py.File(target, "r") as h5:
             _refuse_h5_links(h5, name)
-            raw = h5.attrs.get("model_config")
-            if raw is None:
+            if "model_config" not in h5.attrs:
                 weights_only = "layer_names" in h5.attrs or any(
                     key in h5 for key in ("model_weights", "layers", "vars")
                 )
@@ -204,13 +397,95 @@ def _inspect_h5(target: Path) -> dict:
                 raise ModelFileError(
                     f"Cannot open {name}: it is an HDF5 file but holds no Keras model{detail}."
                 )
+            size = h5py.h5a.open(h5.id, b"model_config").get_storage_size()
+            if size > MAX_CONFIG_BYTES:
+                raise ModelFileError(
+                    f"Cannot open {name}: its model config declares "
+                    f"{memory.format_bytes(size)}, far more than a model description needs."
+                )
+            raw = h5.attrs.get("model_config")
+            if isinstance(raw, bytes):
+                raw = raw.decode("utf-8", errors="replace")
+            config = _checked_config(_parse_config_json(str(raw), name), name)
+            stored = _stored_sizes(h5)
+            _check_stored(name, stored, "model_weights", None)
+            expected = check(config) if check else None
+            if expected is not None:
+                _check_stored(name, stored, "model_weights", expected)
     except ModelFileError:
         raise
     except Exception as error:
         raise ModelFileError(_damaged_h5_message(name, error)) from error
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", errors="replace")
-    return _parse_config_json(str(raw), name)
+    return config
+
+
+def _stored_sizes(h5: h5py.Group) -> _Stored:
+    """Every dataset's declared size in bytes, from its shape and type (no data read)."""
+    stored = _Stored()
+
+    def visit(object_name: str, item) -> None:
+        if isinstance(item, h5py.Dataset):
+            count = 1
+            for dimension in item.shape or ():
+                count *= int(dimension)
+            stored.datasets.append((object_name, count * max(item.dtype.itemsize, 1)))
+
+    h5.visititems(visit)
+    return stored
+
+
+def _check_stored(name: str, stored: _Stored, prefix: str, expected: _Expected | None) -> None:
+    """Refuse weights that do not fit in memory or do not match the config's layers.
+
+    ``prefix`` is the group holding one subgroup per layer name (``model_weights`` in .h5,
+    ``layers`` in a .keras archive's weights file).
+    """
+    if expected is None:
+        total = stored.total
+        available = memory.available_memory()
+        if total > memory.ALWAYS_ALLOWED_BYTES and available and total * 2 > available:
+            biggest, size = max(stored.datasets, key=lambda item: item[1])
+            raise ModelFileError(
+                f"Cannot open {name}: its weights declare {memory.format_bytes(total)} (the "
+                f"dataset '{biggest}' alone {memory.format_bytes(size)}), and this machine "
+                f"has {memory.format_bytes(available)} available; LayerLab does not load it."
+            )
+        return
+    per_layer: dict[str, int] = {}
+    for path, size in stored.datasets:
+        parts = path.split("/")
+        if len(parts) > 2 and parts[0] == prefix:
+            per_layer[parts[1]] = per_layer.get(parts[1], 0) + size
+    for row in expected.layers:
+        have = per_layer.get(row.name, 0)
+        problem = _size_mismatch(row.bytes, have)
+        if problem:
+            raise ModelFileError(
+                f"Cannot open {name}: its config gives layer {row.name!r} ({row.class_name}) "
+                f"{row.params:,} parameters ({memory.format_bytes(row.bytes)}), but the file "
+                f"stores {memory.format_bytes(have)} of weights for it ({problem}); the file "
+                "is damaged or was made to exhaust memory, so LayerLab does not load it."
+            )
+    limit = expected.total * MAX_STORED_PER_PARAMETER_BYTE + SIZE_FLOOR_BYTES
+    if stored.total > limit:
+        biggest, size = max(stored.datasets, key=lambda item: item[1])
+        raise ModelFileError(
+            f"Cannot open {name}: its weights declare {memory.format_bytes(stored.total)} "
+            f"(the dataset '{biggest}' alone {memory.format_bytes(size)}), far more than the "
+            f"{memory.format_bytes(expected.total)} its config needs; LayerLab does not load it."
+        )
+
+
+def _size_mismatch(wanted: int, have: int) -> str | None:
+    """Why ``have`` stored bytes cannot be a layer's ``wanted`` bytes (small sizes pass:
+    Keras's own error is cheap there)."""
+    if max(wanted, have) <= SIZE_FLOOR_BYTES:
+        return None
+    if have * 2 < wanted:
+        return "far fewer"
+    if have > wanted * MAX_STORED_PER_PARAMETER_BYTE + SIZE_FLOOR_BYTES // 16:
+        return "far more"
+    return None
 
 
 def _damaged_h5_message(name: str, error: BaseException) -> str:
@@ -258,42 +533,101 @@ def _refuse_h5_links(h5: h5py.Group, name: str) -> None:
         raise ModelFileError(problem)
 
 
-def _inspect_keras_zip(target: Path) -> dict:
+def _inspect_keras_zip(target: Path, head: bytes, check: ConfigCheck | None) -> dict:
     name = target.name
-    with open(target, "rb") as handle:
-        head = handle.read(len(ZIP_SIGNATURE))
     if not zipfile.is_zipfile(target):
-        if head == ZIP_SIGNATURE:
+        if head[:4] == ZIP_SIGNATURE:
             raise ModelFileError(
                 f"Cannot open {name}: the file is truncated or damaged (its zip directory "
                 "is missing); it was probably not copied or downloaded completely."
             )
-        hint = " (it is an HDF5 file: rename it to .h5?)" if head == HDF5_SIGNATURE[:4] else ""
+        hint = " (it is an HDF5 file: rename it to .h5?)" if head[:4] == HDF5_SIGNATURE[:4] else ""
         raise ModelFileError(
             f"Cannot open {name}: it is not a .keras file (a .keras file is a zip archive){hint}."
         )
     try:
         with zipfile.ZipFile(target) as archive:
-            members = set(archive.namelist())
+            members = {info.filename: info for info in archive.infolist()}
             if "config.json" not in members:
                 raise ModelFileError(
                     f"Cannot open {name}: it is a zip archive but not a Keras model "
                     "(it has no config.json)."
                 )
-            info = archive.getinfo("config.json")
-            if info.file_size > MAX_CONFIG_BYTES:
-                raise ModelFileError(f"Cannot open {name}: its config.json is implausibly large.")
+            _check_members(name, archive)
             text = archive.read("config.json").decode("utf-8", errors="replace")
-            if "model.weights.h5" in members:
-                with archive.open("model.weights.h5") as weights, h5py.File(weights, "r") as h5:
+            config = _checked_config(_parse_config_json(text, name), name)
+            expected = check(config) if check else None
+            weights = archive.getinfo(WEIGHTS_MEMBER) if WEIGHTS_MEMBER in members else None
+            if weights is not None:
+                _check_weights_member(name, weights, expected)
+                with archive.open(weights) as handle, h5py.File(handle, "r") as h5:
                     _refuse_h5_links(h5, name)
+                    stored = _stored_sizes(h5)
+                    _check_stored(name, stored, "layers", None)
+                    if expected is not None:
+                        _check_stored(name, stored, "layers", expected)
     except ModelFileError:
         raise
     except Exception as error:
         raise ModelFileError(
             f"Cannot open {name}: the .keras archive is damaged ({_one_line(error)})."
         ) from error
-    return _parse_config_json(text, name)
+    return config
+
+
+def _check_members(name: str, archive: zipfile.ZipFile) -> None:
+    """Refuse zip bombs from the headers alone: members that inflate implausibly, configs
+    too big to be configs, and archives that would not fit in memory."""
+    total = 0
+    for info in archive.infolist():
+        declared = info.file_size
+        total += declared
+        if info.filename == "config.json" and declared > MAX_CONFIG_BYTES:
+            raise ModelFileError(
+                f"Cannot open {name}: its config.json declares {memory.format_bytes(declared)}, "
+                "far more than a model description needs."
+            )
+        if info.filename != WEIGHTS_MEMBER and declared > MAX_SMALL_MEMBER_BYTES:
+            raise ModelFileError(
+                f"Cannot open {name}: its member '{info.filename}' declares "
+                f"{memory.format_bytes(declared)}; LayerLab does not load it."
+            )
+        if declared > SIZE_FLOOR_BYTES and declared > MAX_EXPANSION * max(info.compress_size, 1):
+            raise ModelFileError(
+                f"Cannot open {name}: its member '{info.filename}' inflates from "
+                f"{memory.format_bytes(info.compress_size)} to "
+                f"{memory.format_bytes(declared)} (a zip bomb?); LayerLab does not load it."
+            )
+    available = memory.available_memory()
+    if total > memory.ALWAYS_ALLOWED_BYTES and available and total * 2 > available:
+        raise ModelFileError(
+            f"Cannot open {name}: its contents declare {memory.format_bytes(total)}, and this "
+            f"machine has {memory.format_bytes(available)} available; LayerLab does not load it."
+        )
+
+
+def _check_weights_member(name: str, info: zipfile.ZipInfo, expected: _Expected | None) -> None:
+    """The weights member's declared size against what the config implies (headers only)."""
+    if expected is None:
+        return
+    declared, wanted = info.file_size, expected.total
+    too_big = declared > wanted * MAX_STORED_PER_PARAMETER_BYTE + SIZE_FLOOR_BYTES
+    too_small = wanted > SIZE_FLOOR_BYTES and declared * 2 < wanted
+    if not (too_big or too_small):
+        return
+    if too_small:
+        biggest = max(expected.layers, key=lambda row: row.bytes)
+        raise ModelFileError(
+            f"Cannot open {name}: its config needs {memory.format_bytes(wanted)} of weights "
+            f"(layer {biggest.name!r} ({biggest.class_name}) alone {biggest.params:,} "
+            f"parameters), but its {WEIGHTS_MEMBER} holds only {memory.format_bytes(declared)}; "
+            "the file is damaged or was made to exhaust memory, so LayerLab does not load it."
+        )
+    raise ModelFileError(
+        f"Cannot open {name}: its {WEIGHTS_MEMBER} declares {memory.format_bytes(declared)}, "
+        f"far more than the {memory.format_bytes(wanted)} its config needs; LayerLab does not "
+        "load it."
+    )
 
 
 def _parse_config_json(text: str, name: str) -> Any:
@@ -309,10 +643,61 @@ def _parse_config_json(text: str, name: str) -> Any:
 # --- the allowlist ---------------------------------------------------------------------
 
 
+# What a model file may name, by kind: the part of a Keras module path after ``keras.`` (or
+# ``keras.src.``). ``engine`` and ``mixed_precision`` are where Keras 2 kept models and
+# dtype policies. Utilities (``keras.utils``), saving, ops and backend code are not a model's.
+ALLOWED_MODULE_KINDS = frozenset(
+    {
+        "layers",
+        "initializers",
+        "regularizers",
+        "constraints",
+        "activations",
+        "optimizers",
+        "losses",
+        "metrics",
+        "dtype_policies",
+        "models",
+        "engine",
+        "mixed_precision",
+    }
+)
+# Plain functions a config may name ({"class_name": "function", ...}), by module kind.
+FUNCTION_KINDS = ("activations", "losses", "metrics")
+
+
+def _module_kind(module: str) -> str | None:
+    """``layers`` for ``keras.layers``/``keras.src.layers.core.dense``; ``keras`` for the
+    top-level module; None for a module that is not Keras's."""
+    parts = module.split(".")
+    if parts[0] != "keras":
+        return None
+    rest = parts[2:] if len(parts) > 1 and parts[1] == "src" else parts[1:]
+    return rest[0] if rest else "keras"
+
+
+@functools.cache
+def allowed_function_names() -> dict[str, frozenset[str]]:
+    """Per kind (activations, losses, metrics): the public functions Keras exposes."""
+    names = {}
+    for kind in FUNCTION_KINDS:
+        module = getattr(keras, kind)
+        names[kind] = frozenset(
+            name
+            for name in dir(module)
+            if not name.startswith("_")
+            and callable(getattr(module, name))
+            and not isinstance(getattr(module, name), type)
+            and name not in {"get", "serialize", "deserialize"}
+        )
+    return names
+
+
 @functools.cache
 def allowed_class_names() -> frozenset[str]:
     """Every class name a model file may contain: the catalog's layers, merge layers (for
-    functional models), Keras's initializers, regularizers, constraints and dtype policies.
+    functional models), Keras's initializers, regularizers, constraints, optimizers (and
+    learning-rate schedules), losses, metrics and dtype policies.
     """
     from engine.catalog import allowed_class_names as catalog_layers
 
@@ -337,13 +722,21 @@ def allowed_class_names() -> frozenset[str]:
     names |= classes(keras.initializers, keras.initializers.Initializer)
     names |= classes(keras.regularizers, keras.regularizers.Regularizer)
     names |= classes(keras.constraints, keras.constraints.Constraint)
-    names |= {"DTypePolicy", "FloatDTypePolicy"}
+    names |= classes(keras.optimizers, keras.optimizers.Optimizer)
+    names |= classes(keras.optimizers.schedules, keras.optimizers.schedules.LearningRateSchedule)
+    names |= classes(keras.losses, keras.losses.Loss)
+    names |= classes(keras.metrics, keras.metrics.Metric)
+    names |= classes(keras.dtype_policies, keras.dtype_policies.DTypePolicy)
+    names |= {"DTypePolicy", "FloatDTypePolicy", "Policy"}
     return frozenset(names - set(CODE_RUNNING_LAYERS))
 
 
 def check_allowlist(config: dict) -> None:
-    """Refuse a model config holding anything but Keras's own, catalog-listed classes.
+    """Refuse a model config holding anything a model does not need.
 
+    Allowed: Keras's own, catalog-listed layers, and its initializers, regularizers,
+    constraints, activations, optimizers, losses, metrics and dtype policies, from modules
+    of those kinds; functions only from ``keras.activations``/``losses``/``metrics``.
     Walks every nested ``{"class_name", "module", "registered_name", ...}`` object except
     the ``compile_config`` (ignored by ``load_model(..., compile=False)``).
     Raises ``ModelFileError`` naming the class and why, with ``field`` the place in the
@@ -384,10 +777,28 @@ def _check_object(node: dict, path: tuple[str, ...], allowed: frozenset[str]) ->
             f"{CODE_RUNNING_LAYERS[class_name]}; LayerLab does not load it.",
             field=field,
         )
+    if module is not None and not isinstance(module, str):
+        raise ModelFileError(
+            f"the model config names the module {module!r}, which is not a module name; "
+            "LayerLab does not load it.",
+            field=field,
+        )
+    kind = _module_kind(module) if module is not None else None
     if class_name == "function":
         function = node.get("config")
-        if isinstance(module, str) and module.startswith("keras.") and isinstance(function, str):
+        if (
+            kind in FUNCTION_KINDS
+            and isinstance(function, str)
+            and function in allowed_function_names()[kind]
+        ):
             return
+        if kind is not None:
+            raise ModelFileError(
+                f"the model names the Keras function {function!r} from module {module!r}, "
+                "which is not an activation, loss or metric; a model does not need it, so "
+                "LayerLab does not load it.",
+                field=field,
+            )
         raise ModelFileError(
             f"the model uses the custom function {function!r} (from module {module!r}), "
             "which only the code that saved it defines; LayerLab does not load it.",
@@ -400,10 +811,18 @@ def _check_object(node: dict, path: tuple[str, ...], allowed: frozenset[str]) ->
             "that saved it defines; LayerLab loads Keras's own layers only.",
             field=field,
         )
-    if module is not None and not (module == "keras" or str(module).startswith("keras.")):
+    if module is not None and kind is None:
         raise ModelFileError(
             f"the model uses {class_name!r}{label} from module {module!r}, which is not part "
             "of Keras; LayerLab does not load it.",
+            field=field,
+        )
+    if module is not None and kind != "keras" and kind not in ALLOWED_MODULE_KINDS:
+        raise ModelFileError(
+            f"the model uses {class_name!r}{label} from module {module!r}, which holds no "
+            "layers, initializers, regularizers, constraints, activations, optimizers, "
+            "losses, metrics or dtype policies; a model does not need it, so LayerLab does "
+            "not load it.",
             field=field,
         )
     if class_name not in allowed:
@@ -424,31 +843,109 @@ def _label(node: dict) -> str:
 
 
 def load_model_file(path: str | os.PathLike) -> LoadedModel:
-    """Load a ``.h5``/``.keras`` model after the config and allowlist checks.
+    """Load a ``.h5``/``.keras`` model after the file, size and allowlist checks.
 
+    Refused before Keras reads anything: what is not a regular file, what is not a Keras
+    model file, classes a model does not need, a model whose parameters would not fit in
+    this machine's memory, and weights whose declared sizes do not match the config.
     A Sequential model comes back with its config as an editable ``spec``; a functional
     model loads for summary, evaluation and export, with ``editable`` False and a note.
     The model is not compiled: compile it from the project.
     """
     target = Path(path)
-    config = inspect_model_file(target)
-    try:
-        check_allowlist(config)
-    except ModelFileError as error:
-        where = f" (at {error.field})" if error.field else ""
-        raise ModelFileError(
-            f"Cannot open {target.name}: {error.message[:-1]}{where}.", field=error.field
-        ) from error
+    config = _inspect(target, _config_check(target.name))
     try:
         with _quiet_keras_saving(), _keras_readable(target) as readable:
             model = keras.saving.load_model(readable, compile=False, safe_mode=True)
     except Exception as error:
-        raise ModelFileError(
-            f"Cannot open {target.name}: Keras could not load the model ({_one_line(error)})."
-        ) from error
+        raise _keras_load_error(target.name, config, error) from error
     if isinstance(model, keras.Sequential):
         return LoadedModel(model=model, spec=model.get_config(), editable=True, note="")
     return LoadedModel(model=model, spec=None, editable=False, note=FUNCTIONAL_NOTE)
+
+
+def _config_check(name: str) -> ConfigCheck:
+    """The allowlist, then the memory the config's parameters need (Sequential models,
+    whose parameters ``analyse`` counts without allocating; others are bounded by their
+    stored sizes only)."""
+
+    def check(config: dict) -> _Expected | None:
+        try:
+            check_allowlist(config)
+        except ModelFileError as error:
+            where = f" (at {error.field})" if error.field else ""
+            raise ModelFileError(
+                f"Cannot open {name}: {error.message[:-1]}{where}.", field=error.field
+            ) from error
+        spec = config.get("config")
+        if config.get("class_name") != "Sequential" or not isinstance(spec, dict):
+            return None
+        rows = memory.parameter_memory(spec)
+        if not rows:
+            return None
+        problem = memory.fit_problem(rows)
+        if problem:
+            raise ModelFileError(f"Cannot open {name}: {problem}")
+        return _Expected(rows)
+
+    return check
+
+
+# Arguments Keras 2 wrote that Keras 3's layers do not accept (seen in real files).
+KERAS2_ARGUMENTS = frozenset(
+    {"groups", "time_major", "input_length", "batch_input_shape", "input_dim", "implementation"}
+)
+_UNRECOGNISED = re.compile(r"Unrecognized keyword arguments passed to (\w+): \{(.*?)\}", re.S)
+
+
+def _keras_load_error(name: str, config: dict, error: BaseException) -> ModelFileError:
+    """Keras's loading error as one plain sentence; an argument Keras 3 does not accept is
+    named with its layer instead of Keras's whole config dump."""
+    match = _UNRECOGNISED.search(re.sub(r"\x1b\[[0-9;]*m", "", str(error)))
+    if match:
+        class_name = match[1]
+        arguments = re.findall(r"'(\w+)'\s*:", match[2])
+        if arguments:
+            argument = arguments[0]
+            layer, where = _find_layer_with(config, class_name, argument)
+            who = f"layer {layer!r} ({class_name})" if layer else f"a {class_name} layer"
+            if argument in KERAS2_ARGUMENTS:
+                why = "a Keras 2 argument that Keras 3 does not accept"
+            else:
+                why = "an argument Keras 3 does not accept (from Keras 2, or added by hand?)"
+            return ModelFileError(
+                f"Cannot open {name}: {who} has the argument {argument!r}, {why}. Re-save the "
+                "model with Keras 3, or remove the argument from the layer's config.",
+                field=where,
+            )
+    return ModelFileError(
+        f"Cannot open {name}: Keras could not load the model ({_one_line(error)})."
+    )
+
+
+def _find_layer_with(
+    node: Any, class_name: str, argument: str, path: str = ""
+) -> tuple[str | None, str | None]:
+    """(name, place) of the first object of ``class_name`` whose config has ``argument``."""
+    if isinstance(node, dict):
+        config = node.get("config")
+        if node.get("class_name") == class_name and isinstance(config, dict) and argument in config:
+            layer = config.get("name")
+            return (layer if isinstance(layer, str) else None), (path.lstrip(".") or None)
+        for key, value in node.items():
+            if key in IGNORED_WITHOUT_COMPILE:
+                continue
+            found = _find_layer_with(
+                value, class_name, argument, path if key == "config" else f"{path}.{key}"
+            )
+            if found != (None, None):
+                return found
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found = _find_layer_with(value, class_name, argument, f"{path}[{index}]")
+            if found != (None, None):
+                return found
+    return None, None
 
 
 @contextlib.contextmanager
@@ -481,6 +978,30 @@ def summary_text(model) -> str:
     model.summary(print_fn=collect)
     text = "".join(parts)
     return text if text.endswith("\n") else text + "\n"
+
+
+def summary_for_config(model_config: dict, input_shape: tuple | None = None) -> tuple[str, str]:
+    """(``model.summary()`` text, the model's JSON indented) for a Sequential spec.
+
+    Safe to call from a background thread: a model too big for this machine's memory is
+    refused (``engine.memory.ModelTooLargeError``) before anything is allocated, and the
+    built model is released afterwards (no ``clear_session``: training may be running in
+    another thread).
+    """
+    from engine.spec import build_model
+
+    model = (
+        build_model(model_config, input_shape=input_shape)
+        if input_shape
+        else build_model(model_config)
+    )
+    try:
+        text = summary_text(model)
+        config_json = json.dumps(json.loads(model.to_json()), indent=2)
+    finally:
+        del model
+        gc.collect()
+    return text, config_json
 
 
 def _one_line(error: BaseException) -> str:
