@@ -7,8 +7,8 @@
   predicted), per-class precision / recall / F1 / support (scikit-learn's definitions),
   ROC curve and AUC for binary tasks;
 - multilabel: per-label precision / recall / F1 at a 0.5 threshold;
-- regression: MAE, RMSE, predicted-vs-true pairs, residuals, and the dataset's naive
-  baseline MAE when it has one (time series: "the last value");
+- regression: MAE, RMSE, predicted-vs-true pairs, residuals, and the naive baseline's MAE
+  on the same test rows when the dataset has one (time series: "the last value");
 - a gallery of test samples with true and predicted labels and the confidence,
   misclassified first (most confidently wrong first), then the least certain correct ones;
   for regression the largest errors first.
@@ -430,7 +430,7 @@ def _multilabel(result, dataset, outputs, labels, gallery_size) -> None:
 def _regression(result, dataset, outputs, labels, gallery_size) -> None:
     y_true = np.asarray(labels, dtype=np.float64).reshape(len(labels), -1)
     y_pred = np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)
-    stats = regression_stats(y_true, y_pred, getattr(dataset, "baseline_mae", None))
+    stats = regression_stats(y_true, y_pred, naive_test_mae(dataset, y_true))
     result.regression = stats
     errors = (y_pred - y_true)[:, 0]
     order = np.argsort(-np.abs(errors), kind="stable")[:gallery_size]
@@ -446,6 +446,23 @@ def _regression(result, dataset, outputs, labels, gallery_size) -> None:
         )
         for i, sample in zip(order, _samples(dataset, order), strict=True)
     ]
+
+
+def naive_test_mae(dataset, y_true: np.ndarray) -> float | None:
+    """The naive forecast's MAE on the evaluated test rows (time series: "the value at the
+    window's last row"), so it compares with the model's test MAE; None without one.
+
+    ``dataset.baseline_mae`` is the validation part's, the number to beat while training.
+    """
+    test = getattr(dataset, "parts", {}).get("test")
+    naive = getattr(test.x, "naive_forecast", None) if test is not None else None
+    if naive is None:
+        return None
+    naive = np.asarray(naive, dtype=np.float64).reshape(len(naive), -1)
+    truth = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
+    if naive.shape[0] != truth.shape[0] or naive.shape[1] != 1:
+        return None
+    return float(np.mean(np.abs(truth[:, :1] - naive)))
 
 
 # --- new input ------------------------------------------------------------------------------

@@ -23,7 +23,12 @@ _SAMPLE_COUNT = 4
 
 
 class WindowStore(Store):
-    """Windows starting at ``starts`` (absolute row numbers), ``length`` rows every ``step``."""
+    """Windows starting at ``starts`` (absolute row numbers), ``length`` rows every ``step``.
+
+    ``naive_forecast``: the target at each window's last row (the naive baseline's guess).
+    """
+
+    naive_forecast: np.ndarray | None = None
 
     def __init__(self, data, targets, starts, end, length: int, step: int):
         self.data = data
@@ -133,6 +138,7 @@ def load(block: dict, loss, validation_split: float, progress):
         labels = target_values[starts + offset].astype("float32")
         parts[part] = (store, labels)
         last = target_values[starts + (length - 1) * step]
+        store.naive_forecast = last.astype("float32")
         baselines[part] = float(np.mean(np.abs(last - target_values[starts + offset])))
 
     def history(window: np.ndarray) -> np.ndarray:

@@ -108,3 +108,36 @@ def test_regression_stats_and_cancelling():
     model.compile(optimizer="adam", loss="binary_crossentropy")
     with pytest.raises(evaluation.EvaluationCancelled):
         evaluation.evaluate(model, dataset, 16, cancelled=lambda: True)
+
+
+def test_time_series_baseline_is_the_test_parts(tmp_path):
+    """Issue 9 defect 6: the test MAE was compared with the validation part's naive MAE."""
+    from engine.datasets import load_dataset
+
+    n = 300
+    t = np.arange(n)
+    # The series gets wilder over time, so each part's naive (last value) MAE differs.
+    values = np.sin(t / 3.0) * (1 + t / 30.0)
+    path = tmp_path / "series.csv"
+    path.write_text("v\n" + "\n".join(f"{v:.5f}" for v in values) + "\n")
+    block = {
+        "source": "timeseries",
+        "path": str(path),
+        "target": "v",
+        "lookback": 12,
+        "step": 2,
+        "delay": 3,
+        "split": [0.5, 0.25, 0.25],
+    }
+    dataset = load_dataset(block)
+    length, offset = 6, 5 * 2 + 3
+    starts = np.arange(225, n - offset)
+    expected = np.mean(np.abs(values[starts + offset] - values[starts + (length - 1) * 2]))
+    assert dataset.baseline_mae != pytest.approx(expected, rel=0.05)  # validation's
+    model = keras.Sequential(
+        [keras.Input(dataset.input_shape), keras.layers.Flatten(), keras.layers.Dense(1)]
+    )
+    model.compile(optimizer="adam", loss="mean_squared_error", metrics=["mean_absolute_error"])
+    result = evaluation.evaluate(model, dataset, 16)
+    assert result.regression.baseline_mae == pytest.approx(expected, rel=1e-4)
+    assert f"{expected:.4g}" in dataset.description  # the loader's "test" figure agrees
