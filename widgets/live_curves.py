@@ -106,6 +106,59 @@ def _default_metric(names: Sequence[str]) -> str | None:
     return names[0] if names else None
 
 
+_LOSS_ALIASES = {
+    "mse": "mean_squared_error",
+    "mae": "mean_absolute_error",
+    "mape": "mean_absolute_percentage_error",
+    "msle": "mean_squared_logarithmic_error",
+    "bce": "binary_crossentropy",
+    "cce": "categorical_crossentropy",
+    "scce": "sparse_categorical_crossentropy",
+}
+_METRIC_ALIASES = {"acc": "accuracy"}
+
+
+def _snake(name: str) -> str:
+    out = []
+    for index, char in enumerate(name):
+        if char.isupper() and index and not name[index - 1].isupper():
+            out.append("_")
+        out.append(char.lower())
+    return "".join(out)
+
+
+def loss_name(loss) -> str | None:
+    """A compile ``loss`` (a name, an alias such as ``mse``, or a serialized loss dict) as
+    one comparable snake-case name: ``mean_squared_error``, ``binary_crossentropy``."""
+    if isinstance(loss, dict):
+        config = loss.get("config") or {}
+        loss = config.get("name") or loss.get("class_name")
+    if not loss:
+        return None
+    name = _snake(str(loss)) if not str(loss).islower() else str(loss)
+    name = name.replace("cross_entropy", "crossentropy")
+    return _LOSS_ALIASES.get(name, name)
+
+
+def compiled_metric_name(metric) -> str | None:
+    """The log key Keras gives a compile metric: ``"accuracy"``, ``"mae"``, a dict's name."""
+    if isinstance(metric, dict):
+        config = metric.get("config") or {}
+        metric = config.get("name") or (_snake(str(metric.get("class_name") or "")) or None)
+    if not metric:
+        return None
+    return _METRIC_ALIASES.get(str(metric), str(metric))
+
+
+def _axis_label(item: pg.PlotItem, text: str | None) -> None:
+    """Name the left axis after what it shows (no label, no space, when unknown)."""
+    axis = item.getAxis("left")
+    if text:
+        item.setLabel("left", text, color=axis.textPen().color().name(), size="8pt")
+    else:
+        axis.showLabel(False)
+
+
 def _format_value(value: float) -> str:
     if not math.isfinite(value):
         return "nan"
@@ -127,6 +180,9 @@ class LiveCurves(QWidget):
         self._epochs_seen = 0
         self._metric: str | None = None
         self._expected_metric: str | None = None
+        self._project_metrics: list[str] = []
+        self._loss: str | None = None  # the project's loss (loss_name form)
+        self._live_loss: str | None = None  # the loss the live run trained with
         self._batches_dirty = False
         self._epochs_dirty = False
         self._overlays: dict[str, dict] = {}
@@ -191,6 +247,7 @@ class LiveCurves(QWidget):
         self._redraw_timer.setInterval(REDRAW_INTERVAL_MS)
         self._redraw_timer.timeout.connect(self.flush)
         self._update_metric_title()
+        self._update_loss_title()
 
     # -- construction helpers ----------------------------------------------------------------
 
@@ -256,6 +313,7 @@ class LiveCurves(QWidget):
         """Consume one engine event; redraws happen later, at most every REDRAW_INTERVAL_MS."""
         if isinstance(event, TrainBegin):
             self.clear()
+            self._live_loss = self._loss
             self._steps_per_epoch = event.steps_per_epoch
             self._show_planned_epochs(event.epochs)
         elif isinstance(event, BatchesEnd):
@@ -310,8 +368,33 @@ class LiveCurves(QWidget):
             return
         self.metric_combo.addItems(new)
         if self._metric is None:
-            chosen = _default_metric(known + new)
+            chosen = _default_metric(self._project_metrics or (known + new))
+            self.metric_combo.setCurrentText(chosen or _default_metric(known + new))
+
+    def _refill_metric_combo(self, *, follow_project: bool) -> None:
+        """The combo lists the project's metrics, then those the live run and the overlays
+        logged. With ``follow_project`` a metric the project no longer compiles gives way to
+        the project's first one (a switch to regression leaves "accuracy" for "mae")."""
+        names: list[str] = []
+        for name in (
+            *self._project_metrics,
+            *metric_names(list(self._epoch_history)),
+            *self._overlay_metric_names(),
+        ):
+            if name not in names:
+                names.append(name)
+        chosen = self._metric
+        if follow_project and self._project_metrics and chosen not in self._project_metrics:
+            chosen = _default_metric(self._project_metrics)
+        if chosen not in names:
+            chosen = _default_metric(self._project_metrics) or _default_metric(names)
+        self.metric_combo.blockSignals(True)
+        self.metric_combo.clear()
+        self.metric_combo.addItems(names)
+        if chosen:
             self.metric_combo.setCurrentText(chosen)
+        self.metric_combo.blockSignals(False)
+        self._on_metric_chosen(chosen or "")
 
     @Slot(str)
     def _on_metric_chosen(self, name: str) -> None:
@@ -321,16 +404,51 @@ class LiveCurves(QWidget):
         self._rebuild_overlay_metric_items()
         self.flush()
 
+    def set_metric_names(self, loss, metrics: Sequence) -> None:
+        """The project's compile ``loss`` and ``metrics`` (as in the project's compile
+        block): call whenever the compile section changes (a new dataset's Suggest, New,
+        Open). The metric plot switches to the project's metric and both plots are titled
+        and labelled for it; recorded runs trained with another loss leave the loss plot
+        (a legend line says so) instead of being drawn on this loss's axis."""
+        names = [name for name in map(compiled_metric_name, metrics or ()) if name]
+        self._project_metrics = list(dict.fromkeys(names))
+        self._expected_metric = self._project_metrics[0] if self._project_metrics else None
+        new_loss = loss_name(loss)
+        loss_changed = new_loss != self._loss
+        self._loss = new_loss
+        self._refill_metric_combo(follow_project=True)
+        if loss_changed:
+            self._rebuild_overlay_loss_items()
+            self._epochs_dirty = self._batches_dirty = True
+            self.flush()
+        self._update_loss_title()
+
     def set_expected_metrics(self, names: Sequence[str]) -> None:
-        """The project's compiled metric names: titles the metric plot before any epoch."""
-        self._expected_metric = next((str(n) for n in names if n), None)
-        self._update_metric_title()
+        """The project's compiled metric names (the loss unchanged): see set_metric_names."""
+        self.set_metric_names(self._loss, names)
+
+    def project_metrics(self) -> list[str]:
+        return list(self._project_metrics)
+
+    def project_loss(self) -> str | None:
+        return self._loss
 
     def _update_metric_title(self) -> None:
         title = self._metric or getattr(self, "_expected_metric", None) or "no metric compiled"
-        self.metric_plot.getPlotItem().setTitle(
-            title, color=self.palette().color(QPalette.ColorRole.Text)
-        )
+        item = self.metric_plot.getPlotItem()
+        color = self.palette().color(QPalette.ColorRole.Text)
+        item.setTitle(title, color=color)
+        _axis_label(item, self._metric)
+
+    def _update_loss_title(self) -> None:
+        item = self.loss_plot.getPlotItem()
+        color = self.palette().color(QPalette.ColorRole.Text)
+        item.setTitle(f"Loss: {self._loss}" if self._loss else "Loss", color=color)
+        _axis_label(item, self._loss)
+
+    def _live_loss_fits(self) -> bool:
+        """The live run's loss curves belong on this loss axis (same loss, or unknown)."""
+        return not (self._live_loss and self._loss and self._live_loss != self._loss)
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -380,10 +498,16 @@ class LiveCurves(QWidget):
         """Push changed buffers to their curves now (the timer calls this)."""
         self._redraw_timer.stop()
         if self._batches_dirty:
-            has_gaps = bool(np.isnan(self._batches.y).any())
-            self.batch_curve.setData(
-                self._batches.x, self._batches.y, connect="finite", skipFiniteCheck=not has_gaps
-            )
+            if self._live_loss_fits():
+                has_gaps = bool(np.isnan(self._batches.y).any())
+                self.batch_curve.setData(
+                    self._batches.x,
+                    self._batches.y,
+                    connect="finite",
+                    skipFiniteCheck=not has_gaps,
+                )
+            else:
+                self.batch_curve.setData([], [])
             self._batches_dirty = False
         if self._epochs_dirty:
             self._draw_epoch_curves()
@@ -400,8 +524,9 @@ class LiveCurves(QWidget):
             ys = series(key) if key else np.empty(0)
             curve.setData(xs[: len(ys)], ys, connect="finite")
 
-        draw(self.train_loss_curve, "loss")
-        draw(self.val_loss_curve, "val_loss")
+        fits = self._live_loss_fits()
+        draw(self.train_loss_curve, "loss" if fits else None)
+        draw(self.val_loss_curve, "val_loss" if fits else None)
         draw(self.train_metric_curve, self._metric)
         draw(self.val_metric_curve, f"val_{self._metric}" if self._metric else None)
         self._draw_learning_rate(history.get("learning_rate") or history.get("lr") or [])
@@ -502,13 +627,8 @@ class LiveCurves(QWidget):
         self._epochs_seen = 0
         self._steps_per_epoch = None
         self._metric = None
-        self.metric_combo.blockSignals(True)
-        self.metric_combo.clear()
-        for name in self._overlay_metric_names():
-            self.metric_combo.addItem(name)
-        self.metric_combo.blockSignals(False)
-        if self.metric_combo.count():
-            self._on_metric_chosen(_default_metric(self._overlay_metric_names()) or "")
+        self._live_loss = None
+        self._refill_metric_combo(follow_project=True)
         self._update_metric_title()
         self.unmark(LIVE_MARK)
         self._batches_dirty = self._epochs_dirty = True
@@ -519,28 +639,63 @@ class LiveCurves(QWidget):
     # -- overlays of recorded runs -----------------------------------------------------------
 
     def add_overlay(
-        self, key: str, label: str, history: Mapping[str, Sequence[float]], color
+        self,
+        key: str,
+        label: str,
+        history: Mapping[str, Sequence[float]],
+        color,
+        loss=None,
     ) -> None:
         """Lay a recorded run's per-epoch ``history`` over the plots (train dashed, val solid).
 
         ``history`` is Keras's ``History.history`` shape; ``key`` replaces an overlay with
-        the same key. The metric plot follows the metric chosen in the combo.
+        the same key. The metric plot follows the metric chosen in the combo. ``loss`` is
+        the loss the run trained with (its snapshot's compile loss): when it differs from
+        the project's (:meth:`set_metric_names`) the run's loss curves are not drawn on
+        this loss's axis; the legend names the run and its loss instead.
         """
         self.remove_overlay(key)
         overlay = {
             "label": label,
             "history": {name: list(values) for name, values in history.items()},
             "color": pg.mkColor(color),
+            "loss": loss_name(loss),
             "loss_items": [],
             "metric_items": [],
         }
         self._overlays[key] = overlay
-        loss_item = self.loss_plot.getPlotItem()
-        overlay["loss_items"] = self._overlay_pair(loss_item, overlay, "loss", "loss")
-        self._one_legend_entry(loss_item, overlay)
+        self._draw_overlay_loss(overlay)
         self._offer_metrics(list(overlay["history"]))
         self._rebuild_overlay_metric_items()
         self._place_legends()
+
+    def _overlay_loss_fits(self, overlay: dict) -> bool:
+        return not (overlay["loss"] and self._loss and overlay["loss"] != self._loss)
+
+    def _draw_overlay_loss(self, overlay: dict) -> None:
+        loss_item = self.loss_plot.getPlotItem()
+        for item in overlay["loss_items"]:
+            loss_item.removeItem(item)
+        if self._overlay_loss_fits(overlay):
+            overlay["loss_items"] = self._overlay_pair(loss_item, overlay, "loss", "loss")
+            overlay["loss_note"] = None
+        else:  # a legend line, no curve: this run's loss is not the one on this axis
+            note = pg.PlotDataItem(
+                [], [], pen=pg.mkPen(overlay["color"], width=1.5, style=Qt.PenStyle.DotLine)
+            )
+            loss_item.addItem(note)
+            overlay["loss_items"] = [note]
+            overlay["loss_note"] = f"{overlay['label']}: {overlay['loss']}, not drawn"
+        self._one_legend_entry(loss_item, overlay)
+
+    def _rebuild_overlay_loss_items(self) -> None:
+        for overlay in self._overlays.values():
+            self._draw_overlay_loss(overlay)
+        self._place_legends()
+
+    def overlay_loss_note(self, key: str) -> str | None:
+        """The legend line of overlay ``key`` when its loss curves are left out, else None."""
+        return self._overlays[key].get("loss_note")
 
     def remove_overlay(self, key: str) -> None:
         overlay = self._overlays.pop(key, None)
@@ -594,7 +749,8 @@ class LiveCurves(QWidget):
         for item in items:
             plot_item.legend.removeItem(item)
         if items:
-            plot_item.legend.addItem(items[-1], overlay["label"])
+            note = overlay.get("loss_note") if items[-1] in overlay["loss_items"] else None
+            plot_item.legend.addItem(items[-1], note or overlay["label"])
 
     @staticmethod
     def _overlay_pair(

@@ -26,6 +26,7 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 HINT_COLOR = QColor(200, 120, 0)
 FAILED_COLOR = QColor(190, 40, 40)
+_NOT_METRICS = frozenset({"loss", "learning_rate", "lr"})
 _LOWER_IS_BETTER = ("loss", "error", "mae", "mse", "mape", "msle", "hinge", "crossentropy")
 
 
@@ -36,6 +37,21 @@ def _best_text(entry) -> tuple[str, float | None]:
     return f"{value:.4g} (ep {int(entry.get('epoch', 0)) + 1})", value
 
 
+def run_metric(run: dict) -> str | None:
+    """The run's own main metric besides the loss: the first other metric it logged (or,
+    for a run without history, the first of its test metrics or best values)."""
+    keys = [
+        *(run.get("history") or {}),
+        *(run.get("test_metrics") or {}),
+        *(key.removeprefix("val_") for key in run.get("best") or {}),
+    ]
+    for key in keys:
+        if key.startswith("val_") or key in _NOT_METRICS:
+            continue
+        return key
+    return None
+
+
 def status_text(run: dict) -> str:
     status = str(run.get("status", ""))
     if status == "early_stopped":
@@ -44,8 +60,13 @@ def status_text(run: dict) -> str:
 
 
 class RunTableModel(QAbstractTableModel):
-    """Rows: runs in recorded order. Columns: see ``COLUMNS`` (the metric ones follow the
-    task's main metric, e.g. ``val_accuracy``)."""
+    """Rows: runs in recorded order. Columns: see :meth:`columns`.
+
+    The metric columns show each run's own main metric: when every run logged the same one
+    (``metric``) the headers name it ("Best val_accuracy") and the cells hold numbers; when
+    runs differ (a classification run, then a regression one) the headers say "Best metric"
+    and each cell names its metric ("val_mae 0.31 (ep 4)"). Never "—" for a metric a run
+    did record."""
 
     renameRequested = Signal(object, object)  # run id, new name
 
@@ -78,11 +99,22 @@ class RunTableModel(QAbstractTableModel):
                 return row
         return -1
 
+    def shared_metric(self) -> str | None:
+        """The metric every run (that logged one) shares, else None; the headers name it."""
+        metrics = {run_metric(run) for run in self._runs} - {None}
+        if len(metrics) > 1:
+            return None
+        if metrics:
+            return metrics.pop()
+        return self._metric
+
     def columns(self) -> list[str]:
         names = ["Name", "Status", "Epochs", "Best val_loss"]
-        if self._metric:
-            names.append(f"Best val_{self._metric}")
-            names.append(f"Test {self._metric}")
+        shared = self.shared_metric()
+        if shared:
+            names += [f"Best val_{shared}", f"Test {shared}"]
+        elif any(run_metric(run) for run in self._runs):
+            names += ["Best metric", "Test metric"]
         else:
             names.append("Test loss")
         return [*names, "Time", "Started", "Changes", "Hint"]
@@ -159,11 +191,10 @@ class RunTableModel(QAbstractTableModel):
             return str(epochs), epochs
         if column == "Best val_loss":
             return _best_text(best.get("val_loss"))
-        if column.startswith("Best val_"):
-            return _best_text(best.get(column.removeprefix("Best ")))
+        if column.startswith("Best "):
+            return self._best_metric_cell(run, column.removeprefix("Best "))
         if column.startswith("Test "):
-            value = (run.get("test_metrics") or {}).get(column.removeprefix("Test "))
-            return ("—", None) if value is None else (f"{float(value):.4g}", float(value))
+            return self._test_cell(run, column.removeprefix("Test "))
         if column == "Time":
             seconds = float(run.get("seconds") or 0.0)
             return elapsed_text(seconds), seconds
@@ -180,6 +211,33 @@ class RunTableModel(QAbstractTableModel):
             text = f"⚠ overfitting after epoch {int(hint.get('epoch', 0)) + 1}"
             return text, int(hint.get("epoch", 0))
         return "", ""
+
+    def _best_metric_cell(self, run: dict, header: str):
+        """``header`` is ``val_<metric>`` (the shared metric) or ``metric`` (runs differ)."""
+        best = run.get("best") or {}
+        if header != "metric" and best.get(header) is not None:
+            return _best_text(best.get(header))
+        own = run_metric(run)
+        if own is None:
+            return "—", None
+        for key in (f"val_{own}", own):
+            if isinstance(best.get(key), dict) and best[key].get("value") is not None:
+                text, value = _best_text(best[key])
+                return f"{key} {text}", value
+        return "—", None
+
+    def _test_cell(self, run: dict, header: str):
+        """``header`` is the shared metric, ``loss``, or ``metric`` (runs differ: each cell
+        names the run's own metric, or its test loss when it has no metric)."""
+        tests = run.get("test_metrics") or {}
+        if header != "metric":
+            value = tests.get(header)
+            return ("—", None) if value is None else (f"{float(value):.4g}", float(value))
+        for key in (run_metric(run), "loss"):
+            if key and tests.get(key) is not None:
+                value = float(tests[key])
+                return f"{key} {value:.4g}", value
+        return "—", None
 
     def _tooltip(self, run: dict, column: str) -> str | None:
         if column == "Hint" and isinstance(run.get("overfitting"), dict):
