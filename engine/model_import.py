@@ -1,0 +1,170 @@
+"""A model file's model as the project's model: a Sequential spec, or a plain refusal.
+
+``project_spec(model, file_name)`` turns a loaded Keras model into the Sequential config a
+project holds: a Sequential model as it is; a functional model whose layers form one chain
+(input → layer → layer → output, each layer used once) rewritten as the same Sequential stack;
+anything else (branches, several inputs or outputs, shared layers, models inside the model) is
+refused with a ``ModelFileError`` that names the file, the first branch and what to do. It
+never returns None: a project whose model is ``null`` would not reopen.
+
+``open_model_spec(path)`` loads the file (``engine.modelfile.load_model_file``: allowlist,
+size and safety checks) and returns ``project_spec`` of it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from engine import catalog as cat
+from engine import spec as S
+from engine.errors import LayerLabError, ModelFileError
+
+_MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
+
+
+def open_model_spec(path: str | os.PathLike) -> dict:
+    """The project model (a Sequential spec) of the model file at ``path``."""
+    from engine.modelfile import load_model_file
+
+    loaded = load_model_file(path)
+    return project_spec(loaded.model, Path(path).name)
+
+
+def project_spec(model: Any, file_name: str) -> dict:
+    """The Sequential spec of a loaded Keras model; ModelFileError when it is not a chain."""
+    import keras
+
+    if isinstance(model, keras.Sequential):
+        spec = cat.to_json(model.get_config())
+    else:
+        try:
+            config = cat.to_json(model.get_config())
+        except Exception as error:
+            raise ModelFileError(
+                f"The model in {file_name} ({type(model).__name__}) has no config LayerLab can "
+                "read; LayerLab edits Sequential models.",
+                fix="Save the model as a keras.Sequential stack.",
+            ) from error
+        chain = _chain(config)
+        if isinstance(chain, str):
+            raise ModelFileError(
+                f"{_file(file_name)} is a functional model with branches ({chain}); LayerLab "
+                f"edits Sequential models. Its summary: {_summary(model)}.",
+                fix=(
+                    f"Rebuild it as one stack of layers, or see it with `python main.py summary "
+                    f"{file_name}`."
+                ),
+            )
+        spec = _sequential(config, chain)
+    try:
+        S.validate_spec(spec)
+    except LayerLabError as error:
+        raise ModelFileError(
+            f"The model in {file_name} cannot be edited: {error.message}", field=error.field
+        ) from error
+    return spec
+
+
+def _file(file_name: str) -> str:
+    return f"The file {file_name}"
+
+
+def _summary(model: Any) -> str:
+    layers = [layer for layer in getattr(model, "layers", []) if type(layer).__name__ != "Input"]
+    try:
+        params = f"{int(model.count_params()):,} parameters"
+    except Exception:
+        params = "parameters not counted (not built)"
+    names = ", ".join(f"{type(layer).__name__} '{layer.name}'" for layer in layers[:6])
+    more = f", … ({len(layers) - 6} more)" if len(layers) > 6 else ""
+    return f"{len(layers)} layers ({names}{more}), {params}"
+
+
+def _refs(value: Any) -> list[str]:
+    """Layer names of a functional config's ``input_layers``/``output_layers``."""
+    if not isinstance(value, list) or not value:
+        return []
+    if isinstance(value[0], str):  # one tensor: [name, node, index]
+        return [value[0]]
+    return [ref[0] for ref in value if isinstance(ref, list) and ref and isinstance(ref[0], str)]
+
+
+def _tensors(node: Any) -> list[dict]:
+    """Every Keras tensor reference in a node's args/kwargs (nested lists and dicts)."""
+    found: list[dict] = []
+    if isinstance(node, dict):
+        if node.get("class_name") == "__keras_tensor__":
+            return [node]
+        for value in node.values():
+            found.extend(_tensors(value))
+    elif isinstance(node, list):
+        for value in node:
+            found.extend(_tensors(value))
+    return found
+
+
+def _source(tensor: dict) -> str | None:
+    history = tensor.get("config", {}).get("keras_history")
+    return history[0] if isinstance(history, list) and history else None
+
+
+def _chain(config: dict) -> list[dict] | str:
+    """The layer entries from input to output when the model is one chain, else the reason."""
+    layers = config.get("layers")
+    if not isinstance(layers, list) or not layers:
+        return "no layers found in its config"
+    inputs, outputs = _refs(config.get("input_layers")), _refs(config.get("output_layers"))
+    if len(inputs) != 1:
+        return f"it has {len(inputs)} inputs"
+    if len(outputs) != 1:
+        return f"it has {len(outputs)} outputs"
+    by_name = {entry.get("name"): entry for entry in layers if isinstance(entry, dict)}
+    feeds: dict[str, list[str]] = {}
+    for entry in layers:
+        name = entry.get("name")
+        if entry.get("class_name") == "InputLayer":
+            continue
+        if entry.get("class_name") in _MODEL_CLASSES:
+            return f"layer {name} is a whole model inside the model"
+        nodes = entry.get("inbound_nodes") or []
+        if len(nodes) != 1:
+            return f"layer {name} is used {len(nodes)} times"
+        sources = [_source(t) for t in _tensors(nodes[0])]
+        if len(sources) != 1:
+            return f"layer {name} takes {len(sources)} inputs"
+        feeds.setdefault(sources[0], []).append(name)
+    for source, targets in feeds.items():
+        if len(targets) > 1:
+            return (
+                f"the output of layer {source} goes to {len(targets)} layers: {', '.join(targets)}"
+            )
+    chain, current = [], inputs[0]
+    if by_name.get(current, {}).get("class_name") != "InputLayer":
+        return f"its input {current} is not an input layer"
+    chain.append(by_name[current])
+    while current in feeds:
+        current = feeds[current][0]
+        chain.append(by_name[current])
+    if current != outputs[0]:
+        return f"its output {outputs[0]} is not at the end of one chain of layers"
+    if len(chain) != len(by_name):
+        unused = [name for name in by_name if name not in {e.get("name") for e in chain}]
+        return f"layer {unused[0]} is not on the path from the input to the output"
+    return chain
+
+
+def _sequential(config: dict, chain: list[dict]) -> dict:
+    """A Sequential config (as ``keras.Sequential.get_config()`` writes it) of ``chain``."""
+    entries = []
+    for entry in chain:
+        entries.append({k: v for k, v in entry.items() if k not in ("name", "inbound_nodes")})
+    spec = S.new_spec(name=str(config.get("name") or "sequential"))
+    spec["layers"] = entries
+    batch_shape = entries[0].get("config", {}).get("batch_shape")
+    if isinstance(batch_shape, list):
+        spec["build_input_shape"] = batch_shape
+    if "trainable" in config:
+        spec["trainable"] = config["trainable"]
+    return spec
