@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 
 from PySide6.QtCore import QTimer, Slot
@@ -11,6 +12,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QW
 from engine.events import BatchesEnd, EpochEnd, TrainBegin, TrainEnd
 
 DISPLAY_INTERVAL_MS = 500  # twice a second: the bar repaints at once on every change
+# samples/s is measured over the batches of the last few seconds of training. The batches of
+# the first event of a run (compile and tracing), of the first after each epoch's end
+# (validation) and of the first after a pause only start the measurement.
+RATE_WINDOW_S = 5.0
 _END_TITLES = {
     "completed": "Completed",
     "stopped": "Stopped",
@@ -29,8 +34,12 @@ def duration_text(seconds: float) -> str:
 
 class TrainProgress(QWidget):
     """``trainProgressBar`` counts batches over the whole run; ``trainProgressLabel`` says
-    where the run is. ETA extrapolates the training time so far (pauses excluded) over the
-    batches still to go, so it includes validation time."""
+    where the run is.
+
+    samples/s: completed batches × batch size over the last ``RATE_WINDOW_S`` seconds of
+    training (the first batch event, which carries compile time, only starts the clock).
+    ETA: the pace since the first batch event (pauses excluded, validation included) over
+    the batches still to go; while paused it is frozen and the label says "paused"."""
 
     def __init__(self, parent: QWidget | None = None, clock: Callable[[], float] = time.monotonic):
         super().__init__(parent)
@@ -66,6 +75,12 @@ class TrainProgress(QWidget):
         self._epoch = 0
         self._step = 0
         self._rate = 0.0
+        self._batch_size: int | None = None
+        self._samples_done = 0
+        self._points: deque[tuple[float, int]] = deque()
+        self._segment_fresh = True
+        self._pace_origin: tuple[float, int] | None = None
+        self._frozen_eta: float | None = None
         self._display_timer.stop()
         self.bar.setRange(0, 1)
         self.bar.setValue(0)
@@ -77,10 +92,13 @@ class TrainProgress(QWidget):
         """Freeze the ETA clock while paused (connect to ``pausedChanged``)."""
         now = self._clock()
         if paused and self._paused_at is None:
+            self._frozen_eta = self.eta_seconds()
             self._paused_at = now
         elif not paused and self._paused_at is not None:
             self._paused_total += now - self._paused_at
             self._paused_at = None
+            self._frozen_eta = None
+            self._segment_fresh = True  # the batch in flight at the pause spans it
         self._show()
 
     @Slot(object)
@@ -89,18 +107,20 @@ class TrainProgress(QWidget):
             self.reset()
             self._epochs = max(1, event.epochs)
             self._steps = event.steps_per_epoch
+            self._batch_size = event.batch_size or None
             self._started = self._clock()
             self.bar.setRange(0, self._epochs * (self._steps or 1))
             self._show()
         elif isinstance(event, BatchesEnd):
             self._epoch = event.epoch
             self._step = event.first_step + len(event.losses)
-            self._rate = event.samples_per_second
+            self._measure(event)
             if not self._display_timer.isActive():
                 self._display_timer.start()
         elif isinstance(event, EpochEnd):
             self._epoch = event.epoch + 1
             self._step = 0
+            self._segment_fresh = True  # validation ran since the last batch
             self._show()
         elif isinstance(event, TrainEnd):
             self._display_timer.stop()
@@ -114,6 +134,35 @@ class TrainProgress(QWidget):
             )
             self._started = None
 
+    def _active_time(self) -> float:
+        """Seconds of training so far, pauses excluded."""
+        now = self._paused_at if self._paused_at is not None else self._clock()
+        return now - (self._started or now) - self._paused_total
+
+    def _measure(self, event: BatchesEnd) -> None:
+        now = self._active_time()
+        if self._pace_origin is None:
+            self._pace_origin = (now, self.done_steps())
+        fresh, self._segment_fresh = self._segment_fresh, False
+        if not self._batch_size:  # no batch size: smooth the engine's own figure
+            if not fresh and event.samples_per_second > 0:
+                rate = event.samples_per_second
+                self._rate = rate if self._rate <= 0 else 0.7 * self._rate + 0.3 * rate
+            return
+        self._samples_done += len(event.losses) * self._batch_size
+        if fresh:
+            self._points.clear()
+        self._points.append((now, self._samples_done))
+        while len(self._points) > 2 and self._points[1][0] <= now - RATE_WINDOW_S:
+            self._points.popleft()
+        (t0, s0), (t1, s1) = self._points[0], self._points[-1]
+        if t1 > t0 and s1 > s0:
+            self._rate = (s1 - s0) / (t1 - t0)
+
+    def samples_per_second(self) -> float:
+        """The training throughput shown (0 until two batch events measured it)."""
+        return self._rate
+
     def flush(self) -> None:
         """Show the latest batch now instead of at the next display tick."""
         self._display_timer.stop()
@@ -123,16 +172,22 @@ class TrainProgress(QWidget):
         return self._epoch * (self._steps or 1) + (self._step if self._steps else 0)
 
     def eta_seconds(self) -> float | None:
-        """Seconds left at the current pace, None before the first batch."""
+        """Seconds left at the current pace, None before the first batch; frozen while
+        paused."""
         if self._started is None:
             return None
+        if self._paused_at is not None and self._frozen_eta is not None:
+            return self._frozen_eta
         total = self._epochs * (self._steps or 1)
         done = self.done_steps()
         if done <= 0:
             return None
-        now = self._paused_at if self._paused_at is not None else self._clock()
-        elapsed = now - self._started - self._paused_total
-        return elapsed * (total - done) / done
+        elapsed = self._active_time()
+        if self._pace_origin is not None and done > self._pace_origin[1]:
+            # the pace after the first batch event: compile time does not inflate it
+            since, done_then = self._pace_origin
+            return max(0.0, (elapsed - since) * (total - done) / (done - done_then))
+        return max(0.0, elapsed * (total - done) / done)
 
     @Slot()
     def _show(self) -> None:
@@ -143,11 +198,13 @@ class TrainProgress(QWidget):
         parts = [f"Epoch {shown_epoch}/{self._epochs}"]
         if self._steps:
             parts.append(f"step {self._step}/{self._steps}")
-        if self._rate > 0:
-            parts.append(f"{self._rate:,.0f} samples/s")
-        eta = self.eta_seconds()
-        if eta is not None:
-            parts.append(f"ETA {duration_text(eta)}")
         if self._paused_at is not None:
             parts.append("paused")
+        else:
+            if self._rate > 0:
+                parts.append(f"{self._rate:,.0f} samples/s")
+            eta = self.eta_seconds()
+            if eta is not None:
+                parts.append(f"ETA {duration_text(eta)}")
         self.label.setText(" · ".join(parts))
+        self.label.setToolTip(self.label.text())
