@@ -89,29 +89,34 @@ def make_optimizer(setting) -> keras.optimizers.Optimizer:
             return keras.optimizers.get(setting)
         except ValueError as error:
             raise TrainingError(
-                f"{field}: unknown optimizer {setting!r}.",
+                f"Unknown optimizer {setting!r} ({field}).",
                 field=field,
                 fix="Use one of adam, sgd, rmsprop, adamw, adagrad, adadelta, nadam.",
             ) from error
     if not isinstance(setting, dict) or not isinstance(setting.get("class_name"), str):
         raise TrainingError(
-            f"{field} must be an optimizer name or a keras.optimizers.serialize() object, "
-            f"got {setting!r}.",
+            f"The optimizer ({field}) must be an optimizer name or a "
+            f"keras.optimizers.serialize() object, got {setting!r}.",
             field=field,
         )
     config = setting.get("config", {})
     if not isinstance(config, dict):
-        raise TrainingError(f"{field}.config must be an object.", field=field)
+        raise TrainingError(
+            f"The optimizer's settings ({field}.config) must be an object.", field=field
+        )
     try:
         optimizer = keras.optimizers.deserialize({**setting, "config": dict(config)})
     except (TypeError, ValueError) as error:
         raise TrainingError(
-            f"{field}: {setting['class_name']} cannot be made from {config!r} ({error}).",
+            f"The optimizer {setting['class_name']} ({field}) cannot be made from {config!r} "
+            f"({error}).",
             field=field,
             fix="Check the optimizer's settings (learning_rate, momentum, beta_1, ...).",
         ) from error
     if not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise TrainingError(f"{field}: {setting['class_name']!r} is not an optimizer.", field=field)
+        raise TrainingError(
+            f"The class {setting['class_name']!r} ({field}) is not an optimizer.", field=field
+        )
     return optimizer
 
 
@@ -123,7 +128,7 @@ def resolve_loss(setting):
             keras.losses.get(setting)
         except ValueError as error:
             raise TrainingError(
-                f"{field}: unknown loss {setting!r}.",
+                f"Unknown loss {setting!r} ({field}).",
                 field=field,
                 fix="Use a full Keras loss name such as sparse_categorical_crossentropy, "
                 "binary_crossentropy or mean_squared_error.",
@@ -134,9 +139,12 @@ def resolve_loss(setting):
             return keras.losses.deserialize(setting)
         except (TypeError, ValueError) as error:
             raise TrainingError(
-                f"{field}: {setting['class_name']} cannot be made ({error}).", field=field
+                f"The loss {setting['class_name']} ({field}) cannot be made ({error}).",
+                field=field,
             ) from error
-    raise TrainingError(f"{field} must be a Keras loss name, got {setting!r}.", field=field)
+    raise TrainingError(
+        f"The loss ({field}) must be a Keras loss name, got {setting!r}.", field=field
+    )
 
 
 def resolve_metrics(settings) -> list:
@@ -145,7 +153,7 @@ def resolve_metrics(settings) -> list:
     if settings is None:
         return []
     if not isinstance(settings, list | tuple):
-        raise TrainingError(f"{field} must be a list, got {settings!r}.", field=field)
+        raise TrainingError(f"The metrics ({field}) must be a list, got {settings!r}.", field=field)
     metrics = []
     for item in settings:
         if isinstance(item, str):
@@ -154,7 +162,7 @@ def resolve_metrics(settings) -> list:
                     keras.metrics.get(item)
                 except ValueError as error:
                     raise TrainingError(
-                        f"{field}: unknown metric {item!r}.",
+                        f"Unknown metric {item!r} ({field}).",
                         field=field,
                         fix="Use a keras.metrics name such as accuracy or mean_absolute_error.",
                     ) from error
@@ -164,10 +172,11 @@ def resolve_metrics(settings) -> list:
                 metrics.append(keras.metrics.deserialize(item))
             except (TypeError, ValueError) as error:
                 raise TrainingError(
-                    f"{field}: {item['class_name']} cannot be made ({error}).", field=field
+                    f"The metric {item['class_name']} ({field}) cannot be made ({error}).",
+                    field=field,
                 ) from error
         else:
-            raise TrainingError(f"{field}: {item!r} is not a metric.", field=field)
+            raise TrainingError(f"The entry {item!r} in {field} is not a metric.", field=field)
     return metrics
 
 
@@ -178,9 +187,15 @@ def compile_model(model: keras.Model, compile_block: dict, *, loss_scale: bool =
     need so that small gradients do not underflow (see ``training.mixed_precision_spec``).
     """
     if not isinstance(compile_block, dict):
-        raise TrainingError("compile must be an object with optimizer, loss and metrics.")
+        raise TrainingError(
+            "The compile settings must be an object with optimizer, loss and metrics."
+        )
     if "loss" not in compile_block:
-        raise TrainingError("compile.loss is missing.", field="compile.loss")
+        raise TrainingError(
+            "The compile settings have no loss (compile.loss).",
+            field="compile.loss",
+            fix="Set a loss, e.g. sparse_categorical_crossentropy or mean_squared_error.",
+        )
     optimizer = make_optimizer(compile_block.get("optimizer", "rmsprop"))
     if loss_scale:
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)

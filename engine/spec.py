@@ -34,7 +34,7 @@ from engine import overrides as ov
 from engine.errors import SpecError
 
 INPUT_LAYER = "InputLayer"
-NO_INPUT_SHAPE = "no input shape: set it or pick a dataset"
+NO_INPUT_SHAPE = "No input shape: set it or pick a dataset."
 
 # ------------------------------------------------------------------------------ reading
 
@@ -312,7 +312,8 @@ def _canonical(entry: dict, *, field: str | None = None) -> dict:
 def _entry_problem(entry: Any, path: str = "") -> tuple[str, str | None] | None:
     """(message, parameter) for the first thing wrong in a layer dict, or None."""
     if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
-        return f"layer {path or entry!r} is not a Keras layer dict with a 'config'", None
+        where = path.rstrip(".") or repr(entry)
+        return f"The entry {where} is not a Keras layer dict with a 'config'", None
     class_name = _class(entry)
     if class_name not in cat.allowed_class_names():
         try:
@@ -448,6 +449,9 @@ def clean_message(error: BaseException | str) -> str:
     """A Keras/TensorFlow message as one plain line: no ANSI escapes, tracebacks or arg dumps."""
     text = error if isinstance(error, str) else (str(error) or type(error).__name__)
     text = _ANSI.sub("", text)
+    if "could not be deserialized" in text and "Exception encountered:" in text:
+        # Keras wraps the layer's own complaint in a page about from_config: keep the complaint.
+        text = text.rsplit("Exception encountered:", 1)[1]
     for marker in (
         "Traceback (most recent call last)",
         "Arguments received by",

@@ -410,6 +410,15 @@ def test_analyse_allocates_no_weights():
     assert grown_mib < 300  # the weights would take 3.8 GiB
 
 
+def test_keras_deserialization_page_becomes_the_layers_own_complaint():
+    spec = stack((2, 3), [("Permute", {})])
+    with pytest.raises(SpecError) as info:
+        S.set_param(spec, 0, "dims", [1, 1])
+    message = str(info.value)
+    assert message.startswith("Permute 'permute': Invalid permutation argument `dims`")
+    assert "from_config" not in message and "config=" not in message
+
+
 def test_clean_message_strips_ansi_and_tracebacks():
     raw = "\x1b[1mInput 0 of layer\x1b[0m is bad.\nTraceback (most recent call last):\n  File x"
     assert S.clean_message(ValueError(raw)) == "Input 0 of layer is bad."
