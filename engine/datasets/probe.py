@@ -20,7 +20,7 @@ import math
 import threading
 import zipfile
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,9 @@ from engine.errors import LayerLabError
 
 # A CSV up to this size is scanned in full (values, missing cells, text levels); a larger one
 # only in its first _SCAN_BYTES, which is enough to tell numeric columns from text ones.
-_SCAN_BYTES = 8 * 1024 * 1024
+_SCAN_BYTES = 2 * 1024 * 1024
+# Columns are judged numeric or text on their first rows when those agree throughout.
+_JUDGE_ROWS = 2000
 _AUTO_MAX_CLASSES = 10
 # pandas' default missing-value markers (read_csv's na_values).
 _NA = frozenset(
@@ -272,16 +274,27 @@ class _Table:
     names: list[str]
     rows: list[list[str]]
     complete: bool
+    _numeric: dict[str, bool] = field(default_factory=dict)
 
     def column(self, name: str) -> list[str]:
         i = self.names.index(name)
         return [row[i] for row in self.rows]
 
-    def require(self, names: list[str], field: str) -> None:
+    def numeric(self, name: str) -> bool:
+        """``csvfile.looks_numeric`` of a column, judged once per file version."""
+        if name not in self._numeric:
+            # A file read in full is judged on every row, as the loader does; a larger one on
+            # its first rows (then ``exact`` is False).
+            rows = self.rows if self.complete else self.rows[:_JUDGE_ROWS]
+            i = self.names.index(name)
+            self._numeric[name] = _looks_numeric([row[i] for row in rows])
+        return self._numeric[name]
+
+    def require(self, names: list[str], what: str) -> None:
         missing = [n for n in names if n not in self.names]
         if missing:
             raise _Unknown(
-                f"The file {self.path} has no column {', '.join(map(repr, missing))} (the {field})."
+                f"The file {self.path} has no column {', '.join(map(repr, missing))} (the {what})."
             )
 
 
@@ -386,7 +399,7 @@ def _csv(block: dict, validation_split: float) -> ProbeResult:
     several = len(targets) > 1
     requested = block["task"]
     columns = {name: table.column(name) for name in {*features, *targets}}
-    numeric = {name: _looks_numeric(values) for name, values in columns.items()}
+    numeric = {name: table.numeric(name) for name in columns}
     if requested == "regression" or several:
         numeric.update(dict.fromkeys(targets, True))
     task = _csv_task(columns, numeric, targets, requested, several)
@@ -506,7 +519,7 @@ def _timeseries(block: dict, validation_split: float) -> ProbeResult:
     if isinstance(features, str):
         features = [features]
     if not features:
-        features = [c for c in table.names if _looks_numeric(table.column(c))]
+        features = [c for c in table.names if table.numeric(c)]
     table.require(features, "features")
     if not features:
         raise _Unknown(f"The file {table.path} has no numeric columns to use.")
