@@ -124,8 +124,7 @@ def climate(tmp_path):
     t = np.arange(300)
     lines = ["Date Time,p (mbar),T (degC),station"]
     lines += [
-        f"01.01.2009 {i:05d},{1000 + i * 0.1:.2f},{10 + 5 * np.sin(i / 20):.4f},north"
-        for i in t
+        f"01.01.2009 {i:05d},{1000 + i * 0.1:.2f},{10 + 5 * np.sin(i / 20):.4f},north" for i in t
     ]
     path = tmp_path / "climate.csv"
     path.write_text("\n".join(lines) + "\n")
@@ -237,3 +236,22 @@ def test_probe_is_fast_and_never_imports_keras(tmp_path):
     for _ in range(20):
         input_signature({"source": "csv", "path": str(path), "target": "kind"})
     assert time.perf_counter() - start < 0.2  # cached by file stamp
+
+
+def test_large_csv_is_judged_on_its_first_rows(tmp_path, monkeypatch):
+    from engine.datasets import probe as probe_module
+
+    monkeypatch.setattr(probe_module, "_SCAN_BYTES", 600)
+    monkeypatch.setattr(probe_module, "_TABLES", type(probe_module._TABLES)())
+    path = _fruit(tmp_path / "fruit.csv", n=60)
+    numeric = {"source": "csv", "path": str(path), "target": "kind", "features": ["size"]}
+    probe, _ = _agrees(numeric)
+    assert not probe.exact
+    text = input_signature({"source": "csv", "path": str(path), "target": "kind"})
+    assert text.input_shape is None and "large" in text.reason
+    series = tmp_path / "series.csv"
+    series.write_text("a,b\n" + "".join(f"{i},{i % 7}\n" for i in range(200)))
+    block = {"source": "timeseries", "path": str(series), "target": "b", "lookback": 6}
+    block.update(step=2, delay=1)
+    probe, _ = _agrees(block)
+    assert probe.input_shape == (3, 2) and not probe.exact
