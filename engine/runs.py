@@ -66,14 +66,30 @@ _pending_folder: Path | None = None
 # --- recording ---------------------------------------------------------------------------
 
 
+def unrecorded_reason(result: Any) -> str | None:
+    """Why ``result`` is not recorded (a sentence for the log), or None when it is.
+
+    Only runs that trained at least one batch are recorded: a run that failed or was stopped
+    before its first batch (data missing, a wrong setting) has nothing to compare.
+    """
+    if getattr(result, "batch_losses", None) or int(getattr(result, "epochs_completed", 0) or 0):
+        return None
+    message = str(getattr(result, "message", "") or "").strip()
+    because = f": {message}" if message else "."
+    return f"The run was not recorded because it ended before training a single batch{because}"
+
+
 def record_run(project: dict, result: Any, project_path: str | os.PathLike | None):
     """Record ``result`` (an ``engine.training.RunResult``) in ``project``.
 
-    Returns ``(new_project, run)``. The trained weights are saved (when the run trained at
+    Returns ``(new_project, run)``, or ``(project, None)`` when the run trained no batch at
+    all (``unrecorded_reason`` says why; nothing is written). The trained weights are saved (when the run trained at
     least one batch and did not fail) to ``runs/<id>.h5`` beside ``project_path``, or to a
     temporary folder when the project has no path yet (see ``place_run_files``).
     Raises ``ModelFileError`` when the weights cannot be written.
     """
+    if unrecorded_reason(result) is not None:
+        return project, None
     runs = list(project.get("runs") or [])
     started = getattr(result, "started_at", "") or datetime.now().astimezone().isoformat(
         timespec="seconds"

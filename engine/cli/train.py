@@ -82,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
     name = check_recording(args, path)
 
     from engine import training
+    from engine.runs import unrecorded_reason
 
+    dataset = load_data(project, args.epochs)
     printer = Printer(sys.stdout, sys.stderr, tty=sys.stdout.isatty())
     control = training.TrainControl()
     with stop_on_interrupt(control, printer):
@@ -90,19 +92,55 @@ def run(args: argparse.Namespace) -> int:
             project,
             sink=printer,
             control=control,
+            dataset=dataset,
             workdir=path.resolve().parent,
             epochs=args.epochs,
         )
     written = write_outputs(result, out)
     printer.finish(result, written)
     if args.record:
-        run_record = record(result, path, name, out)
-        printer.recorded(run_record, path)
+        reason = unrecorded_reason(result)
+        if reason is not None:
+            printer.note(reason)
+        else:
+            run_record = record(result, path, name, out)
+            printer.recorded(run_record, path)
     if result.status == "failed":
         return 1
     if result.status == "stopped":
         return 130
     return 0
+
+
+def load_data(project: dict, epochs: int | None):
+    """The project's dataset, loaded before anything is trained or recorded: data that cannot
+    be used is bad input (``DatasetError``, exit status 2), not a failed run."""
+    from engine.datasets import load_dataset
+    from engine.errors import DatasetError
+    from engine.training import fit_settings
+
+    settings = fit_settings(project.get("fit"), epochs)
+    compile_block = project.get("compile")
+    loss = compile_block.get("loss") if isinstance(compile_block, dict) else None
+    block = project.get("dataset")
+    try:
+        return load_dataset(block, loss=loss, validation_split=settings.validation_split)
+    except LayerLabError:
+        raise
+    except MemoryError as error:
+        raise DatasetError(
+            "The dataset does not fit in memory.",
+            fix="Use a smaller file or fewer columns, or train on a machine with more memory.",
+        ) from error
+    except Exception as error:  # a loader's own failure: still bad input, said plainly
+        from engine.training import clean_message
+
+        where = block.get("path") or block.get("name") if isinstance(block, dict) else None
+        named = f" ({where})" if where else ""
+        raise DatasetError(
+            f"The dataset{named} could not be loaded: {clean_message(error)}.",
+            fix="Check the file and the project's dataset settings.",
+        ) from error
 
 
 def check_recording(args: argparse.Namespace, path: Path) -> str | None:

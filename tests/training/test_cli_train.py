@@ -61,9 +61,9 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys):
 
 
 def test_failed_run_exits_1_and_records_why(tmp_path, capsys):
-    path = _demo(tmp_path)
+    path = _demo(tmp_path, seed=1)
     project = json.loads(path.read_text())
-    project["compile"]["loss"] = "binary_crossentropy"  # 10 softmax outputs, integer labels
+    project["compile"]["optimizer"] = {"class_name": "SGD", "config": {"learning_rate": 1e12}}
     path.write_text(json.dumps(project))
     out_dir = tmp_path / "results"
     assert main.main(["train", str(path), "--epochs", "1", "--out", str(out_dir)]) == 1
@@ -71,6 +71,18 @@ def test_failed_run_exits_1_and_records_why(tmp_path, capsys):
     metrics = json.loads((out_dir / "metrics.json").read_text())
     assert metrics["status"] == "failed" and metrics["message"]
     assert not (out_dir / "model.h5").exists()
+    assert json.loads(path.read_text())["runs"][-1]["status"] == "failed"
+
+
+def test_a_loss_that_does_not_fit_the_labels_is_bad_input(tmp_path, capsys):
+    path = _demo(tmp_path)
+    project = json.loads(path.read_text())
+    project["compile"]["loss"] = "binary_crossentropy"  # 10 classes
+    path.write_text(json.dumps(project))
+    before = path.read_bytes()
+    assert main.main(["train", str(path), "--epochs", "1"]) == 2
+    assert capsys.readouterr().err.startswith("layerlab train: ")
+    assert path.read_bytes() == before and not (tmp_path / "out").exists()
 
 
 def test_progress_bar_only_on_a_terminal():
