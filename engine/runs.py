@@ -83,8 +83,8 @@ def record_run(project: dict, result: Any, project_path: str | os.PathLike | Non
     """Record ``result`` (an ``engine.training.RunResult``) in ``project``.
 
     Returns ``(new_project, run)``, or ``(project, None)`` when the run trained no batch at
-    all (``unrecorded_reason`` says why; nothing is written). The trained weights are saved (when the run trained at
-    least one batch and did not fail) to ``runs/<id>.h5`` beside ``project_path``, or to a
+    all (``unrecorded_reason`` says why; nothing is written). The trained weights are saved
+    (when the run did not fail) to ``runs/<id>.h5`` beside ``project_path``, or to a
     temporary folder when the project has no path yet (see ``place_run_files``).
     Raises ``ModelFileError`` when the weights cannot be written.
     """
