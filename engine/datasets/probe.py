@@ -85,6 +85,8 @@ class ProbeResult:
     it cannot be known without loading; ``reason`` then says why in a sentence. ``task``
     ("binary", "multiclass", "multilabel", "regression") and ``num_classes`` are given where
     cheap, else None. ``exact`` is False when a large CSV was judged from its first rows only.
+    ``target_shape`` is one example's label shape for ``spec.analyse(..., target_shape=…)``:
+    ``()`` for one number or class per example, ``(k,)`` for k targets, None when unknown.
     """
 
     input_shape: tuple | None
@@ -93,6 +95,7 @@ class ProbeResult:
     dtype: str | None = None
     reason: str | None = None
     exact: bool = True
+    target_shape: tuple | None = ()
 
     @property
     def ok(self) -> bool:
@@ -112,12 +115,16 @@ def input_signature(block: dict, validation_split: float = 0.0) -> ProbeResult:
         source = resolved["source"]
         return _PROBES[source](resolved, float(validation_split or 0.0))
     except LayerLabError as error:
-        return ProbeResult(None, reason=str(error))
+        return ProbeResult(None, reason=str(error), target_shape=None)
     except _Unknown as unknown:
-        return ProbeResult(None, reason=str(unknown))
+        return ProbeResult(None, reason=str(unknown), target_shape=None)
     except Exception as error:  # the contract: never raise for user input
         detail = str(error) or type(error).__name__
-        return ProbeResult(None, reason=f"The dataset settings could not be read ({detail}).")
+        return ProbeResult(
+            None,
+            reason=f"The dataset settings could not be read ({detail}).",
+            target_shape=None,
+        )
 
 
 # ------------------------------------------------------------------ fixed-shape sources
@@ -229,19 +236,26 @@ def _npz(block: dict, validation_split: float) -> ProbeResult:
     shape, dtype = headers["x_train"]
     if dtype.kind not in "iubf" or len(shape) < 1:
         raise _Unknown(f"In {path}, x_train must be an array of numbers, one row per example.")
-    task, classes = None, None
+    task, classes, labels = None, None, None
     if "y_train" in headers:
         y_shape, y_dtype = headers["y_train"]
         requested = block["task"]
+        single = len(y_shape) == 1 or (len(y_shape) == 2 and y_shape[1] == 1)
         if requested != "auto":
             task = requested
-        elif len(y_shape) == 1 or (len(y_shape) == 2 and y_shape[1] == 1):
+        elif single:
             task = "regression" if y_dtype.kind not in "iub" else None  # classes: 2 or more
+        if single:
+            labels = ()
+        elif len(y_shape) == 2 and y_shape[1] > 2:
+            # k columns: one-hot classes, k labels or k numbers; the output has k units.
+            labels = (int(y_shape[1]),)
     return ProbeResult(
         tuple(int(d) for d in shape[1:]),
         task,
         classes,
         "float32" if dtype.kind == "f" else str(dtype),
+        target_shape=labels,
     )
 
 
@@ -403,9 +417,12 @@ def _csv(block: dict, validation_split: float) -> ProbeResult:
     if requested == "regression" or several:
         numeric.update(dict.fromkeys(targets, True))
     task = _csv_task(columns, numeric, targets, requested, several)
+    labels = (len(targets),) if several else ()
     text_columns = [c for c in features if not numeric[c]]
     if not text_columns:
-        return ProbeResult((len(features),), task, None, "float32", exact=table.complete)
+        return ProbeResult(
+            (len(features),), task, None, "float32", exact=table.complete, target_shape=labels
+        )
     if not table.complete:
         raise _Unknown(
             f"The file {table.path.name} is large and has text columns "
@@ -430,7 +447,7 @@ def _csv(block: dict, validation_split: float) -> ProbeResult:
                 f"at most max_categories ({block['max_categories']}) are one-hot encoded."
             )
         width += len(levels)
-    return ProbeResult((width,), task, None, "float32")
+    return ProbeResult((width,), task, None, "float32", target_shape=labels)
 
 
 def _csv_task(columns, numeric, targets, requested, several) -> str | None:

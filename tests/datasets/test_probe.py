@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from engine import spec as S
 from engine.datasets import load_dataset
+from engine.datasets.head import apply_head, suggest_head, target_shape
 from engine.datasets.probe import input_signature
 
 
@@ -28,6 +30,12 @@ def _agrees(block: dict, validation_split: float = 0.0):
         assert probe.task == dataset.task
     if probe.num_classes is not None:
         assert probe.num_classes == dataset.num_classes
+    if probe.target_shape is not None:
+        # The suggested head on a plain stack passes analyse's check against the probe's
+        # label shape (and against the loaded labels' own shape).
+        model, _ = apply_head(S.new_spec(), suggest_head(dataset, S.new_spec()))
+        assert S.analyse(model, probe.input_shape, probe.target_shape).ok, probe
+        assert S.analyse(model, probe.input_shape, target_shape(dataset)).ok
     return probe, dataset
 
 
@@ -80,6 +88,9 @@ def test_csv_numeric_columns(tmp_path):
     probe, _ = _agrees({"source": "csv", "path": str(path), "target": "label"})
     assert probe.input_shape == (30,)
     _agrees({"source": "csv", "path": str(path), "target": "label", "features": ["f1", "f2"]})
+    several, _ = _agrees({"source": "csv", "path": str(path), "target": ["f0", "f1"]})
+    assert several.input_shape == (29,) and several.target_shape == (2,)
+    assert several.task == "regression"
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
@@ -165,6 +176,10 @@ def test_npz(tmp_path):
     images = tmp_path / "images.npz"
     np.savez(images, x_train=np.zeros((12, 5, 4, 3), "uint8"), y_train=rng.normal(size=12))
     _agrees({"source": "npz", "path": str(images)})
+    one_hot = tmp_path / "one_hot.npz"
+    np.savez(one_hot, x_train=rng.normal(size=(12, 3)), y_train=np.eye(4)[np.arange(12) % 4])
+    probe, _ = _agrees({"source": "npz", "path": str(one_hot)})
+    assert probe.target_shape == (4,)
     ragged = tmp_path / "ragged.npz"
     objects = np.empty(2, dtype=object)
     objects[:] = [[1, 2], [3]]
