@@ -72,7 +72,9 @@ def _file(file_name: str) -> str:
 
 
 def _summary(model: Any) -> str:
-    layers = [layer for layer in getattr(model, "layers", []) if type(layer).__name__ != "Input"]
+    layers = [
+        layer for layer in getattr(model, "layers", []) if type(layer).__name__ != "InputLayer"
+    ]
     try:
         params = f"{int(model.count_params()):,} parameters"
     except Exception:

@@ -67,7 +67,8 @@ def test_branched_functional_model_is_refused_plainly(tmp_path, suffix):
     message = str(info.value)
     assert message.startswith(f"The file branches{suffix} is a functional model with branches")
     assert "add_1 takes 2 inputs" in message or "goes to 2 layers" in message
-    assert "LayerLab edits Sequential models" in message and "parameters" in message
+    assert "LayerLab edits Sequential models" in message
+    assert "Its summary: 4 layers (Dense 'left', Dense 'right', Add 'add_1'" in message
     assert f"python main.py summary branches{suffix}" in message
 
 
