@@ -42,7 +42,7 @@ def test_sequential_file_becomes_the_project_model(tmp_path, suffix):
     assert S.analyse(spec).total_params == model.count_params()
 
 
-@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("suffix", [".keras", ".h5", ".hdf5"])
 def test_functional_chain_becomes_a_sequential_stack(tmp_path, suffix):
     model = _chain_model()
     path = tmp_path / f"chain{suffix}"
