@@ -26,15 +26,21 @@ import json
 import math
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from engine.errors import LayerLabError, ModelFileError, ProjectError
-from engine.files import atomic_write_text
+from engine.files import atomic_write_text, read_json
 
 PROJECT_FORMAT = "layerlab-project"
 PROJECT_VERSION = 1
 PROJECT_SUFFIX = ".llproj"
+
+
+class ProjectTooNewError(ProjectError):
+    """The project was written by a newer LayerLab: it may be neither edited nor replaced."""
+
 
 SECTION_ORDER = ("format", "version", "model", "dataset", "compile", "fit", "runs")
 REQUIRED_SECTIONS = ("model", "dataset", "compile", "fit")
@@ -117,46 +123,142 @@ def load_project(path: str | os.PathLike) -> dict:
     """Read, check and normalise the project at ``path``.
 
     Raises ``ProjectError`` naming the file and the problem (missing file, not JSON with
-    its line and column, not a LayerLab project, newer version, bad field). Nothing else is
-    touched: a caller keeps its open project when this raises.
+    its line and column, nested absurdly deep, not a LayerLab project, bad field) and
+    ``ProjectTooNewError`` for a newer version. Nothing else is touched: a caller keeps its
+    open project when this raises.
     """
     target = Path(path)
-    try:
-        raw = target.read_bytes()
-    except FileNotFoundError:
-        raise ProjectError(f"Cannot open {target}: there is no such file.") from None
-    except IsADirectoryError:
-        raise ProjectError(f"Cannot open {target}: it is a folder, not a project file.") from None
-    except OSError as error:
-        raise ProjectError(f"Cannot open {target}: {error.strerror or error}.") from error
-    if not raw.strip():
-        raise ProjectError(f"Cannot open {target.name}: the file is empty.")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ProjectError(
-            f"Cannot open {target.name}: it is not a text file (byte {error.start} is not UTF-8)."
-        ) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ProjectError(
-            f"Cannot open {target.name}: it is not valid JSON "
-            f"({error.msg} at line {error.lineno}, column {error.colno})."
-        ) from None
+    data = read_json(target, error=ProjectError)
     try:
         return validate_project(data)
     except ProjectError as error:
-        raise ProjectError(
+        raise type(error)(
             f"Cannot open {target.name}: {_lower_first(error.message)}",
             field=error.field,
             fix=error.fix,
         ) from error
 
 
-def save_project(project: dict, path: str | os.PathLike) -> None:
-    """Write ``project`` to ``path`` atomically; the previous file is kept as ``path~``."""
-    atomic_write_text(path, dumps_project(project), backup=True)
+def preview_project(path: str | os.PathLike) -> dict:
+    """The project at ``path`` checked only as far as possible without Keras: JSON,
+    header, version and the sections' kinds, for the window to show before TensorFlow is
+    up. Raises ``ProjectError`` / ``ProjectTooNewError`` like ``load_project``; the full
+    check (``load_project``) still has to pass before the project may be edited or saved.
+    """
+    target = Path(path)
+    data = read_json(target, error=ProjectError)
+    try:
+        if not isinstance(data, dict):
+            raise ProjectError(
+                f"This is not a LayerLab project: expected a JSON object, found {_json_kind(data)}."
+            )
+        _check_header(data)
+        for section in REQUIRED_SECTIONS:
+            if not isinstance(data.get(section), dict):
+                raise ProjectError(
+                    f'The project has no "{section}" section (an object).', field=section
+                )
+    except ProjectError as error:
+        raise type(error)(
+            f"Cannot open {target.name}: {_lower_first(error.message)}",
+            field=error.field,
+            fix=error.fix,
+        ) from error
+    return data
+
+
+def save_project(project: dict, path: str | os.PathLike, *, force: bool = False) -> None:
+    """Write ``project`` to ``path`` atomically; the previous file is kept as ``path~``.
+
+    Unless ``force``, a file written by a newer LayerLab is never replaced (it would lose
+    what this version does not know): that raises ``ProjectTooNewError``. Disk problems
+    raise ``engine.files.FileSaveError`` (a ``LayerLabError`` and an ``OSError``)
+    whose message names ``path``, never a temporary file.
+    """
+    text = dumps_project(project)
+    if not force:
+        reason = may_overwrite(path)
+        if reason is not None:
+            raise ProjectTooNewError(reason, field="version")
+    atomic_write_text(path, text, backup=True)
+
+
+def may_overwrite(path: str | os.PathLike) -> str | None:
+    """``None`` when saving a project onto ``path`` loses nothing this LayerLab can know;
+    otherwise the reason it must not (a project written by a newer LayerLab is there).
+
+    Missing, unreadable or non-project files return ``None``: replacing them is the user's
+    choice (the save dialog asks), and the old file is kept as ``path~``.
+    """
+    target = Path(path)
+    version = _version_on_disk(target)
+    if version is None or version <= PROJECT_VERSION:
+        return None
+    return (
+        f"Cannot save {target.name}: it was written by a newer LayerLab (project version "
+        f"{version}) and saving would replace it with version {PROJECT_VERSION}, losing what "
+        "this LayerLab does not know. Save under another name, or update LayerLab."
+    )
+
+
+_HEADER = re.compile(
+    rb'\A(?:\xef\xbb\xbf)?\s*\{\s*"format"\s*:\s*"layerlab-project"\s*,\s*"version"\s*:\s*(\d{1,9})\s*[,}]'
+)
+
+
+def _version_on_disk(path: Path) -> int | None:
+    """The ``version`` of the LayerLab project at ``path``; None when it is none."""
+    try:
+        if not path.is_file():
+            return None
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return None
+    match = _HEADER.match(head)
+    if match:  # the layout LayerLab writes: no need to parse a large file
+        return int(match[1])
+    try:
+        data = read_json(path, error=ProjectError)
+    except ProjectError:
+        return None
+    if not isinstance(data, dict) or data.get("format") != PROJECT_FORMAT:
+        return None
+    version = data.get("version")
+    return version if _is_int(version) else None
+
+
+def merge_runs(ours: dict, on_disk: dict, *, known_ids: Iterable[str] = ()) -> list[dict]:
+    """Our runs plus the runs recorded in ``on_disk`` (the same project as saved on disk,
+    e.g. by a CLI ``train`` while the window had it open) that we do not have, by run id.
+
+    ``known_ids`` are the ids we have seen (in the file as we loaded or last saved it): a
+    run we deleted since is one of them and is not brought back. Our runs keep their order
+    and content (renames win); new runs follow in the order they are on disk.
+    """
+    runs = list(_run_list(ours))
+    have = {run.get("id") for run in runs if isinstance(run, dict)}
+    skip = have | set(known_ids)
+    for run in _run_list(on_disk):
+        if not isinstance(run, dict):
+            continue
+        run_id = run.get("id")
+        if not isinstance(run_id, str) or run_id in skip:
+            continue
+        runs.append(copy.deepcopy(run))
+        skip.add(run_id)
+    return runs
+
+
+def run_ids(project: dict) -> set[str]:
+    """The ids of ``project``'s runs (for ``merge_runs``'s ``known_ids``)."""
+    runs = _run_list(project)
+    return {run["id"] for run in runs if isinstance(run, dict) and isinstance(run.get("id"), str)}
+
+
+def _run_list(project: Any) -> list:
+    runs = project.get("runs") if isinstance(project, dict) else None
+    return runs if isinstance(runs, list) else []
 
 
 def dumps_project(project: dict) -> str:
@@ -267,7 +369,7 @@ def _check_header(data: dict) -> None:
             f"version must be a positive integer, found {version!r}.", field="version"
         )
     if version > PROJECT_VERSION:
-        raise ProjectError(
+        raise ProjectTooNewError(
             f"the project was written by a newer LayerLab (version {version}); this one "
             f"reads version {PROJECT_VERSION}: update LayerLab.",
             field="version",

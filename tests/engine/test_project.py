@@ -16,11 +16,16 @@ from engine.project import (
     EMPTY_SEQUENTIAL_CONFIG,
     PROJECT_FORMAT,
     PROJECT_VERSION,
+    ProjectTooNewError,
     demo_project,
     dumps_project,
     load_project,
+    may_overwrite,
+    merge_runs,
     new_project,
+    preview_project,
     resources_dir,
+    run_ids,
     save_project,
     validate_project,
 )
@@ -333,3 +338,134 @@ def test_project_module_loads_without_keras(tmp_path):
         timeout=60,
     )
     assert result.stdout.strip() == "[]", result.stderr
+
+
+# --- hostile files, refused files and concurrent writers ------------------------------
+
+
+def test_deeply_nested_json_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "x.llproj"
+    path.write_text("[" * 100_000)
+    for reader in (load_project, preview_project):
+        with pytest.raises(ProjectError) as caught:
+            reader(path)
+        assert str(caught.value).startswith("Cannot open x.llproj: its JSON nests more than")
+
+
+def test_summary_of_deeply_nested_json_is_a_plain_message(tmp_path):
+    path = tmp_path / "x.llproj"
+    path.write_text("[" * 100_000)
+    result = subprocess.run(
+        [sys.executable, "main.py", "summary", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "RecursionError" not in result.stderr
+    assert "Cannot open x.llproj: its JSON nests more than" in result.stderr
+
+
+def future_project(tmp_path, name="future.llproj", **extra):
+    project = new_project()
+    project["version"] = PROJECT_VERSION + 1
+    project.update(extra)
+    path = tmp_path / name
+    write(path, project)
+    return path
+
+
+def test_a_newer_project_raises_its_own_error_class(tmp_path):
+    path = future_project(tmp_path)
+    for reader in (load_project, preview_project):
+        with pytest.raises(ProjectTooNewError, match="written by a newer LayerLab"):
+            reader(path)
+
+
+def test_a_newer_project_is_never_saved_over(tmp_path):
+    path = future_project(tmp_path, hologram={"new": "content"})
+    before = path.read_bytes()
+    reason = may_overwrite(path)
+    assert reason == (
+        "Cannot save future.llproj: it was written by a newer LayerLab (project version "
+        f"{PROJECT_VERSION + 1}) and saving would replace it with version {PROJECT_VERSION}, "
+        "losing what this LayerLab does not know. Save under another name, or update LayerLab."
+    )
+    with pytest.raises(ProjectTooNewError) as caught:
+        save_project(new_project(), path)
+    assert str(caught.value) == reason
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["future.llproj"]
+    save_project(new_project(), path, force=True)  # the user's explicit choice
+    assert load_project(path)["version"] == PROJECT_VERSION
+
+
+def test_may_overwrite_reads_any_layout_and_allows_what_it_may(tmp_path):
+    shuffled = tmp_path / "shuffled.llproj"  # version first, as another tool might write
+    shuffled.write_text(json.dumps({"version": 7, "format": PROJECT_FORMAT, "model": {}}))
+    assert "project version 7" in may_overwrite(shuffled)
+    current = tmp_path / "current.llproj"
+    save_project(new_project(), current)
+    assert may_overwrite(current) is None
+    assert may_overwrite(tmp_path / "missing.llproj") is None
+    (tmp_path / "garbage.llproj").write_text("not json")
+    assert may_overwrite(tmp_path / "garbage.llproj") is None
+    (tmp_path / "deep.llproj").write_text("[" * 100_000)
+    assert may_overwrite(tmp_path / "deep.llproj") is None
+
+
+def test_preview_checks_without_keras_what_it_can(tmp_path):
+    path = tmp_path / "p.llproj"
+    save_project(demo_project(), path)
+    assert preview_project(path)["model"]["layers"]
+    write(path, {"format": PROJECT_FORMAT, "version": 1, "model": [], "dataset": {}})
+    with pytest.raises(ProjectError, match=r'^Cannot open p\.llproj: the project has no "model"'):
+        preview_project(path)
+
+
+def run(run_id: str, name: str = "Run") -> dict:
+    return {"id": run_id, "name": name, "status": "completed"}
+
+
+def test_merge_runs_adds_runs_recorded_on_disk_and_keeps_ours():
+    ours = new_project()
+    ours["runs"] = [run("a", "Renamed A"), run("c")]
+    on_disk = new_project()
+    on_disk["runs"] = [run("a", "Run 1"), run("b", "Run 2 from the CLI"), run("d"), "junk"]
+    merged = merge_runs(ours, on_disk)
+    assert [(r["id"], r["name"]) for r in merged] == [
+        ("a", "Renamed A"),
+        ("c", "Run"),
+        ("b", "Run 2 from the CLI"),
+        ("d", "Run"),
+    ]
+    assert merged[2] is not on_disk["runs"][1]  # a copy: ours never aliases the disk's
+    assert ours["runs"] == [run("a", "Renamed A"), run("c")]  # inputs unchanged
+
+
+def test_merge_runs_does_not_bring_back_runs_we_deleted():
+    loaded = new_project()
+    loaded["runs"] = [run("a"), run("b")]
+    ours = copy.deepcopy(loaded)
+    ours["runs"] = [run("a")]  # the user deleted b in the window
+    on_disk = copy.deepcopy(loaded)
+    on_disk["runs"].append(run("new"))  # and a CLI train recorded "new"
+    merged = merge_runs(ours, on_disk, known_ids=run_ids(loaded))
+    assert [r["id"] for r in merged] == ["a", "new"]
+    assert merge_runs(new_project(), {"runs": "nonsense"}) == []
+
+
+def test_a_cli_run_survives_the_windows_next_save(tmp_path):
+    """The scenario from the issue, at engine level: the window loads, a CLI train records
+    a run, the window merges before saving and the run is kept."""
+    path = tmp_path / "p.llproj"
+    save_project(new_project(), path)
+    window_project = load_project(path)
+    known = run_ids(window_project)
+    cli_project = load_project(path)
+    cli_project["runs"].append(run("cli-run"))
+    save_project(cli_project, path)
+    window_project["runs"] = merge_runs(window_project, load_project(path), known_ids=known)
+    save_project(window_project, path)
+    assert [r["id"] for r in load_project(path)["runs"]] == ["cli-run"]
