@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,39 +42,124 @@ class CsvTable:
             )
 
 
-def read_csv(path: str, delimiter: str, encoding: str, field: str = "path") -> CsvTable:
+# The file is read in pieces of about this many bytes (never whole), and parsed by pandas in
+# chunks of about this many bytes of text.
+_READ_BLOCK_BYTES = 2 << 20
+_PARSE_CHUNK_BYTES = 8 << 20
+# Above this file size numeric columns are held as float32 (ints as int32 when they fit): a
+# 1 GB file must not become 2-3 GB of float64. Smaller files keep float64/int64 exactly.
+COMPACT_ABOVE_BYTES = 64 << 20
+
+Progress = Callable[[str, float | None], None] | None
+
+
+def read_csv(
+    path: str,
+    delimiter: str,
+    encoding: str,
+    field: str = "path",
+    progress: Progress = None,
+) -> CsvTable:
+    """Read ``path`` strictly, in bounded memory: a checking pass, then a chunked parse.
+
+    The first pass streams the file through the ``csv`` module (decode errors, the header,
+    ragged rows, the row count and line numbers); the second parses it with pandas in chunks
+    into preallocated column arrays. ``progress(message, fraction)`` is called for every piece
+    read (fraction from bytes and rows), which is also where a cancelled load stops.
+    """
     file = Path(path).expanduser()
     if not file.exists():
         raise DatasetError(f"The file {file} does not exist.", field=field)
     if file.is_dir():
         raise DatasetError(f"{file} is a folder, not a CSV file.", field=field)
-    data = file.read_bytes()
-    if not data.strip():
-        raise DatasetError(
-            f"The file {file} is empty.",
-            field=field,
-            fix="Choose a CSV file whose first line names the columns.",
-        )
+    _refuse_empty(file, field)
     try:
-        text = data.decode(encoding)
+        ascii_lines = "\n".encode(encoding) == b"\n"
     except LookupError as error:
         raise DatasetError(
             f"Unknown text encoding {encoding!r}.", field="encoding", fix="Try utf-8 or latin-1."
-        ) from error
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise DatasetError(
-            f"{file} is not {encoding} text: byte 0x{data[error.start]:02x} on line {line} "
-            "cannot be decoded.",
-            field="encoding",
-            fix="Save the file as UTF-8, or set 'encoding' to the file's encoding (e.g. latin-1).",
         ) from error
     if len(delimiter) != 1:
         raise DatasetError(
             f"The delimiter {delimiter!r} must be a single character.", field="delimiter"
         )
-    text = text.removeprefix("\ufeff")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    size = max(1, file.stat().st_size)
+    names, count, lines = _scan(file, delimiter, encoding, field, progress, size, ascii_lines)
+    frame = _parse(file, delimiter, encoding, field, progress, size, names, count)
+    return CsvTable(file, frame, np.arange(2, count + 2, dtype="int64") if lines is None else lines)
+
+
+def _refuse_empty(file: Path, field: str) -> None:
+    with open(file, "rb") as stream:
+        while True:
+            block = stream.read(1 << 20)
+            if not block:
+                raise DatasetError(
+                    f"The file {file} is empty.",
+                    field=field,
+                    fix="Choose a CSV file whose first line names the columns.",
+                )
+            if block.strip():
+                return
+
+
+def _pieces(file: Path, encoding: str, progress: Progress, size: int, ascii_lines: bool):
+    """The file's text in pieces that end at a line break (whole when the encoding's line
+    break is not the byte 0x0a, e.g. UTF-16); decode errors name their line."""
+    label = f"Reading {file.name}"
+    lines_before = 0
+    done = 0
+
+    def decode(data: bytes) -> str:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError as error:
+            line = lines_before + data[: error.start].count(b"\n") + 1
+            raise DatasetError(
+                f"{file} is not {encoding} text: byte 0x{data[error.start]:02x} on line {line} "
+                "cannot be decoded.",
+                field="encoding",
+                fix="Save the file as UTF-8, or set 'encoding' to the file's encoding "
+                "(e.g. latin-1).",
+            ) from error
+
+    first = True
+    with open(file, "rb") as stream:
+        if not ascii_lines:
+            yield decode(stream.read()).removeprefix("\ufeff")
+            return
+        carry = b""
+        while True:
+            block = stream.read(_READ_BLOCK_BYTES)
+            done += len(block)
+            if progress is not None:
+                progress(label, 0.5 * min(1.0, done / size))
+            if not block:
+                break
+            data = carry + block
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                carry = data
+                continue
+            piece, carry = data[:cut], data[cut:]
+            text = decode(piece)
+            if first:
+                text, first = text.removeprefix("\ufeff"), False
+            lines_before += piece.count(b"\n")
+            yield text
+        if carry:
+            text = decode(carry)
+            yield text.removeprefix("\ufeff") if first else text
+
+
+def _scan(file, delimiter, encoding, field, progress, size, ascii_lines):
+    """(stripped header names, data row count, line numbers or None when row i is line i+2)."""
+
+    def lines():
+        for text in _pieces(file, encoding, progress, size, ascii_lines):
+            yield from io.StringIO(text, newline="")
+
+    reader = csv.reader(lines(), delimiter=delimiter)
     header = next(reader, [])
     names = [h.strip() for h in header]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -82,40 +169,131 @@ def read_csv(path: str, delimiter: str, encoding: str, field: str = "path") -> C
             field=field,
             fix="Give every column a different name in the first line.",
         )
-    lines = []
+    width = len(header)
+    count = 0
+    numbers: array | None = None  # kept only once a row is not on line row + 2
     for row in reader:
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
-        if len(row) != len(header):
+        if len(row) != width:
             raise DatasetError(
                 f"Line {reader.line_num} of {file} has {len(row)} fields, but the header line "
-                f"has {len(header)}.",
+                f"has {width}.",
                 field=field,
                 fix=(
                     "Fix that line (a missing or extra delimiter, or an unquoted "
                     f"{delimiter!r} inside a value)."
                 ),
             )
-        lines.append(reader.line_num)
-    if not lines:
+        if numbers is None:
+            if reader.line_num != count + 2:
+                numbers = array("q", range(2, count + 2))
+                numbers.append(reader.line_num)
+        else:
+            numbers.append(reader.line_num)
+        count += 1
+    if not count:
         raise DatasetError(
             f"{file} has a header line but no data rows.",
             field=field,
             fix="Add the data rows below the column names.",
         )
+    return names, count, None if numbers is None else np.frombuffer(numbers, dtype="int64")
+
+
+class _ColumnBuilder:
+    """One column filled chunk by chunk: a preallocated numeric array while every chunk is
+    numeric, else the chunks themselves (text, booleans, mixed), joined at the end."""
+
+    def __init__(self, rows: int, compact: bool):
+        self.rows = rows
+        self.compact = compact
+        self.array: np.ndarray | None = None
+        self.chunks: list[pd.Series] | None = None
+        self.filled = 0
+
+    def add(self, series: pd.Series) -> None:
+        n = len(series)
+        kind = series.dtype.kind if isinstance(series.dtype, np.dtype) else "O"
+        if self.chunks is None and kind in "iuf":
+            values = series.to_numpy()
+            if self.array is None:
+                self.array = np.empty(self.rows, dtype=self._dtype_for(values))
+            elif kind == "f" and self.array.dtype.kind == "i":
+                self.array = self.array.astype(self._float())
+            elif self.array.dtype.kind == "i" and not self._fits(values, self.array.dtype):
+                self.array = self.array.astype("int64")
+            self.array[self.filled : self.filled + n] = values
+            self.filled += n
+            return
+        if self.chunks is None:
+            self.chunks = []
+            if self.array is not None and self.filled:
+                self.chunks.append(pd.Series(self.array[: self.filled]))
+            self.array = None
+        self.chunks.append(series.reset_index(drop=True))
+        self.filled += n
+
+    def _float(self) -> str:
+        return "float32" if self.compact else "float64"
+
+    def _dtype_for(self, values: np.ndarray) -> str:
+        if values.dtype.kind == "f":
+            return self._float()
+        if self.compact and self._fits(values, np.dtype("int32")):
+            return "int32"
+        return "int64"
+
+    @staticmethod
+    def _fits(values: np.ndarray, dtype: np.dtype) -> bool:
+        if not len(values) or values.dtype.kind == "f":
+            return True
+        info = np.iinfo(dtype)
+        return bool(values.min() >= info.min and values.max() <= info.max)
+
+    def result(self) -> pd.Series:
+        if self.chunks is None:
+            array = self.array if self.array is not None else np.empty(0, self._float())
+            return pd.Series(array[: self.filled], copy=False)
+        if len(self.chunks) == 1:
+            return self.chunks[0]
+        return pd.concat(self.chunks, ignore_index=True)
+
+
+def _parse(file, delimiter, encoding, field, progress, size, names, count) -> pd.DataFrame:
+    compact = size > COMPACT_ABOVE_BYTES
+    chunk_rows = max(10_000, int(count * _PARSE_CHUNK_BYTES / size) + 1)
+    builders = [_ColumnBuilder(count, compact) for _ in names]
+    label = f"Reading {file.name}"
+    parsed = 0
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, skip_blank_lines=True)
-    except (ValueError, pd.errors.ParserError) as error:
+        with pd.read_csv(
+            file,
+            sep=delimiter,
+            encoding=encoding,
+            skip_blank_lines=True,
+            chunksize=chunk_rows,
+        ) as chunks:
+            for chunk in chunks:
+                if parsed + len(chunk) > count or chunk.shape[1] != len(names):
+                    parsed += len(chunk)
+                    break
+                for j, builder in enumerate(builders):
+                    builder.add(chunk.iloc[:, j])
+                parsed += len(chunk)
+                del chunk
+                if progress is not None:
+                    progress(label, 0.5 + 0.5 * min(1.0, parsed / count))
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
         raise DatasetError(f"{file} could not be parsed as CSV ({error}).", field=field) from error
-    frame.columns = names
-    if len(frame) != len(lines):
+    if parsed != count:
         raise DatasetError(
-            f"{file} could not be read consistently ({len(frame)} rows parsed, {len(lines)} "
-            "lines found).",
+            f"{file} could not be read consistently ({parsed} rows parsed, {count} lines found).",
             field=field,
             fix="Check the file for stray quote characters.",
         )
-    return CsvTable(file, frame, np.asarray(lines, dtype="int64"))
+    columns = {name: builder.result() for name, builder in zip(names, builders, strict=True)}
+    return pd.DataFrame(columns, copy=False)
 
 
 def numeric_column(table: CsvTable, name: str, rows: np.ndarray | None = None) -> pd.Series:

@@ -9,11 +9,12 @@ into a uint8 array, a larger one is decoded per batch.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import keras
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from engine.datasets.base import Sample, Store
 from engine.datasets.build import MATERIALISE_LIMIT_BYTES, assemble, image_store
@@ -24,12 +25,42 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 _SAMPLE_COUNT = 8
 
 
+_IN_MEMORY_FILE = re.compile(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>|<_io\.\w+ name=[^>]*>")
+_PIXELS = re.compile(r"\((\d+) pixels\) exceeds limit of (\d+) pixels")
+
+
 def _unreadable(path: Path, reason: str) -> DatasetError:
+    reason = _IN_MEMORY_FILE.sub(repr(path.name), reason)
     return DatasetError(
-        f"{path} is not a readable image ({reason}).",
+        f"The file {path} is not a readable image ({reason}).",
         field="path",
         fix="Replace or remove that file.",
     )
+
+
+def _image_error(path: Path, error: BaseException) -> DatasetError:
+    """A DatasetError naming ``path`` for anything PIL (or Keras's loader) raised on it."""
+    if isinstance(error, Image.DecompressionBombError):
+        found = _PIXELS.search(str(error))
+        size = (
+            f" ({int(found.group(1)) / 1e6:,.0f} megapixels; at most "
+            f"{int(found.group(2)) / 1e6:,.0f} are decoded)"
+            if found
+            else ""
+        )
+        return DatasetError(
+            f"The image {path} is too large to decode safely{size}.",
+            field="path",
+            fix="Resize it (a few thousand pixels on the longer side is plenty) or remove it "
+            "from the folder.",
+        )
+    if isinstance(error, MemoryError):
+        return DatasetError(
+            f"The image {path} does not fit in memory once decoded.",
+            field="path",
+            fix="Resize it or remove it from the folder, or use a smaller image_size.",
+        )
+    return _unreadable(path, str(error) or type(error).__name__)
 
 
 def read_image(path, size, color_mode: str) -> np.ndarray:
@@ -44,8 +75,10 @@ def read_image(path, size, color_mode: str) -> np.ndarray:
             path, color_mode=color_mode, target_size=tuple(size), interpolation="bilinear"
         )
         return keras.utils.img_to_array(image, dtype="uint8")
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
-        raise _unreadable(path, str(error) or type(error).__name__) from error
+    except DatasetError:
+        raise
+    except Exception as error:  # PIL raises many kinds (bomb, truncated, struct, zlib...)
+        raise _image_error(path, error) from error
 
 
 def verify_image(path: Path) -> None:
@@ -55,8 +88,8 @@ def verify_image(path: Path) -> None:
     try:
         with Image.open(path) as image:
             image.verify()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
-        raise _unreadable(path, str(error) or type(error).__name__) from error
+    except Exception as error:
+        raise _image_error(path, error) from error
 
 
 class ImageFileStore(Store):

@@ -7,9 +7,6 @@ padded sequences, Boston housing z-scored with training statistics.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
 import os
 import pickle
 import re
@@ -18,7 +15,13 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from engine.datasets.base import ArrayStore, MultiHotStore, Sample, tail_rows
+from engine.datasets.base import (
+    ArrayStore,
+    MultiHotStore,
+    Sample,
+    release_free_memory,
+    tail_rows,
+)
 from engine.datasets.build import Standardizer, assemble, image_store
 from engine.datasets.fetch import cache_dir, call_loader
 from engine.datasets.image_folder import read_image
@@ -76,17 +79,6 @@ BOSTON_COLUMNS = (
     "LSTAT",
 )
 _SPECIAL_TOKENS = ("<pad>", "<start>", "<oov>", "<unused>")
-
-
-def release_free_memory() -> None:
-    """Hand the loader's freed Python lists back to the OS (glibc keeps freed heap otherwise).
-
-    The IMDB/Reuters loaders build tens of millions of Python ints in lists; once they are
-    packed into int32 arrays, the memory would otherwise stay in the process for good.
-    """
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 _SAMPLE_COUNT = 8

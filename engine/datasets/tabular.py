@@ -13,13 +13,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.datasets.base import ArrayStore, Sample, split_rows, tail_rows
+from engine.datasets.base import (
+    ArrayStore,
+    Sample,
+    release_free_memory,
+    split_rows,
+    tail_rows,
+)
 from engine.datasets.build import assemble
 from engine.datasets.csvfile import CsvTable, looks_numeric, numeric_column, read_csv
 from engine.errors import DatasetError
 
 _SAMPLE_COUNT = 8
 _AUTO_MAX_CLASSES = 10
+_FILL_ROWS = 1 << 18
 
 
 @dataclass
@@ -56,19 +63,24 @@ class _FeatureEncoder:
         out = np.zeros((n, self.width), dtype="float32")
         at = 0
         for column in self.columns:
-            series = values[column.name]
-            if column.numeric:
-                numbers = series.to_numpy(dtype="float64", copy=True)
-                numbers[~np.isfinite(numbers)] = column.mean
-                if self.normalize:
-                    numbers = (numbers - column.mean) / column.std
-                out[:, at] = numbers
-            else:
-                text = series.where(series.notna(), column.most_frequent).astype(str)
-                for j, level in enumerate(column.levels):
-                    out[:, at + j] = (text == level).to_numpy()
+            self.fill(out, at, column, values[column.name])
             at += column.width
         return out
+
+    def fill(self, out: np.ndarray, at: int, column: _Column, series: pd.Series) -> None:
+        """Encode one column's values into ``out[:, at : at + column.width]``."""
+        if column.numeric:
+            numbers = series.to_numpy(dtype="float64", copy=True)
+            del series
+            numbers[~np.isfinite(numbers)] = column.mean
+            if self.normalize:
+                numbers -= column.mean
+                numbers /= column.std
+            out[:, at] = numbers
+        else:
+            text = series.where(series.notna(), column.most_frequent).astype(str)
+            for j, level in enumerate(column.levels):
+                out[:, at + j] = (text == level).to_numpy()
 
     def invert(self, row: np.ndarray) -> dict:
         row = np.asarray(row, dtype="float64").reshape(-1)
@@ -100,12 +112,14 @@ def _text(series: pd.Series) -> pd.Series:
 def _missing_mask(table: CsvTable, columns: list[str], numeric: dict[str, bool]) -> pd.DataFrame:
     masks = {}
     for name in columns:
-        if numeric[name]:
-            values = numeric_column(table, name).to_numpy()
-            masks[name] = ~np.isfinite(values)
+        column = table.frame[name]
+        if numeric[name] and column.dtype.kind in "iuf":  # no float64 copy of the column
+            masks[name] = ~np.isfinite(column.to_numpy())
+        elif numeric[name]:
+            masks[name] = ~np.isfinite(numeric_column(table, name).to_numpy())
         else:
-            masks[name] = table.frame[name].isna().to_numpy()
-    return pd.DataFrame(masks)
+            masks[name] = column.isna().to_numpy()
+    return pd.DataFrame(masks, copy=False)
 
 
 def _refuse_missing(table: CsvTable, mask: pd.DataFrame, what: str) -> None:
@@ -135,14 +149,22 @@ def _valid_rows(table, features, targets, numeric, mode) -> tuple[np.ndarray, in
         drop = feature_mask.any(axis=1).to_numpy() | target_mask.any(axis=1).to_numpy()
     else:
         drop = target_mask.any(axis=1).to_numpy()
-    keep = np.flatnonzero(~drop)
+    keep = _positions(np.flatnonzero(~drop), len(drop))
     if not len(keep):
         raise DatasetError(
             f"Every row of {table.path} has a missing value.",
             field="missing",
             fix="Check the file, or choose fewer columns.",
         )
-    return keep, int(drop.sum())
+    dropped = int(drop.sum())
+    del feature_mask, target_mask, drop
+    release_free_memory(collect=False)
+    return keep, dropped
+
+
+def _positions(rows: np.ndarray, n: int) -> np.ndarray:
+    """Row positions as int32 when the table allows (half the memory of int64 indices)."""
+    return rows.astype("int32") if n < 2**31 - 1 else rows
 
 
 def _infer_task(values: pd.Series, numeric: bool, several: bool, requested: str, name) -> str:
@@ -174,7 +196,7 @@ def _infer_task(values: pd.Series, numeric: bool, several: bool, requested: str,
 def load(block: dict, loss, validation_split: float, progress):
     if progress is not None:
         progress(f"Reading {block['path']}", None)
-    table = read_csv(block["path"], block["delimiter"], block["encoding"])
+    table = read_csv(block["path"], block["delimiter"], block["encoding"], progress=progress)
     targets = [block["target"]] if isinstance(block["target"], str) else list(block["target"])
     table.require_columns(targets, "target")
     features = block["features"]
@@ -196,7 +218,7 @@ def load(block: dict, loss, validation_split: float, progress):
     test_table = None
     if block["test_path"]:
         test_table = read_csv(
-            block["test_path"], block["delimiter"], block["encoding"], "test_path"
+            block["test_path"], block["delimiter"], block["encoding"], "test_path", progress
         )
         test_table.require_columns(features + targets, "test_path")
     several = len(targets) > 1
@@ -208,6 +230,7 @@ def load(block: dict, loss, validation_split: float, progress):
     if requested in ("binary", "multiclass"):
         numeric[targets[0]] = numeric[targets[0]] and looks_numeric(table.frame[targets[0]])
     mode = block["missing"]
+    release_free_memory(collect=False)  # the reading's buffers
     train_valid, dropped = _valid_rows(table, features, targets, numeric, mode)
     test_valid = None
     if test_table is not None:
@@ -233,6 +256,7 @@ def load(block: dict, loss, validation_split: float, progress):
         task = "multilabel" if binary else "regression"
     else:
         task = _infer_task(target_values, numeric[targets[0]], several, requested, targets)
+    del target_values
 
     # Row sets (positions into the training table, or into the test table for "test").
     seed = block["seed"]
@@ -240,6 +264,7 @@ def load(block: dict, loss, validation_split: float, progress):
         keep, test = split_rows(len(train_valid), block["test_split"], seed)
         test_rows = ("train", train_valid[test])
         pool = train_valid[keep]
+        del keep, test
     else:
         test_rows = ("test", test_valid)
         pool = train_valid
@@ -250,6 +275,7 @@ def load(block: dict, loss, validation_split: float, progress):
         "validation": ("train", np.sort(pool[val])),
         "test": test_rows,
     }
+    del pool, first, val, train_valid, test_valid
     tables = {"train": table, "test": test_table}
 
     def values_of(which: str, rows: np.ndarray, name: str) -> pd.Series:
@@ -325,14 +351,44 @@ def load(block: dict, loss, validation_split: float, progress):
                     field="target",
                     fix=f"Known classes: {', '.join(class_names)}.",
                 )
-            return codes.to_numpy(dtype="int64")
+            return codes.to_numpy(dtype="int32" if len(class_names) < 2**31 else "int64")
         matrix = np.column_stack([values_of(which, rows, t).to_numpy() for t in targets])
         return matrix if several else matrix[:, 0]
 
-    parts = {}
-    for part, (which, rows) in row_sets.items():
-        inputs = encoder.transform({name: values_of(which, rows, name) for name in features})
-        parts[part] = (ArrayStore(inputs), labels_of(which, rows))
+    samples = []
+    for row in train_rows[:_SAMPLE_COUNT]:
+        record = {c: _plain(table.frame[c].iloc[row]) for c in features}
+        label = ", ".join(str(_plain(table.frame[t].iloc[row])) for t in targets)
+        samples.append(Sample("row", record, label))
+    labels = {part: labels_of(which, rows) for part, (which, rows) in row_sets.items()}
+
+    def release(name: str) -> None:
+        """Drop a feature column once every part has it encoded: the table shrinks as the
+        float32 inputs grow, so the two are never both whole."""
+        for source in tables.values():
+            if source is not None and name in source.frame.columns:
+                del source.frame[name]
+        release_free_memory(collect=False)
+
+    release_free_memory(collect=False)  # the statistics' and labels' temporaries
+    outputs = {
+        part: np.zeros((len(rows), encoder.width), dtype="float32")
+        for part, (_, rows) in row_sets.items()
+    }
+    at = 0
+    for column in columns:
+        for part, (which, rows) in row_sets.items():
+            for start in range(0, len(rows), _FILL_ROWS):  # small temporaries per column
+                some = rows[start : start + _FILL_ROWS]
+                encoder.fill(
+                    outputs[part][start : start + _FILL_ROWS],
+                    at,
+                    column,
+                    values_of(which, some, column.name),
+                )
+        release(column.name)
+        at += column.width
+    parts = {part: (ArrayStore(outputs.pop(part)), labels.pop(part)) for part in row_sets}
 
     def describe(x_row) -> Sample:
         return Sample("row", encoder.invert(x_row), "")
@@ -357,11 +413,6 @@ def load(block: dict, loss, validation_split: float, progress):
                 values[column.name] = _text(series)
         return encoder.transform(values)
 
-    samples = []
-    for row in train_rows[:_SAMPLE_COUNT]:
-        record = {c: _plain(table.frame[c].iloc[row]) for c in features}
-        label = ", ".join(str(_plain(table.frame[t].iloc[row])) for t in targets)
-        samples.append(Sample("row", record, label))
     notes = [f"Target: {', '.join(targets)}; features: {len(features)} column(s)."]
     categorical = [c.name for c in columns if not c.numeric]
     if categorical:
