@@ -880,7 +880,7 @@ def _config_check(name: str) -> ConfigCheck:
         spec = config.get("config")
         if config.get("class_name") != "Sequential" or not isinstance(spec, dict):
             return None
-        rows = memory.parameter_memory(spec)
+        rows = memory.parameter_memory(_with_layer_modules(spec))
         if not rows:
             return None
         problem = memory.fit_problem(rows)
@@ -889,6 +889,29 @@ def _config_check(name: str) -> ConfigCheck:
         return _Expected(rows)
 
     return check
+
+
+def _with_layer_modules(node: Any) -> Any:
+    """A copy of a config whose layers all name their module: legacy ``.h5`` configs omit it,
+    and ``keras.layers.deserialize`` (which ``analyse`` uses) then cannot find the class."""
+    if isinstance(node, list):
+        return [_with_layer_modules(value) for value in node]
+    if not isinstance(node, dict):
+        return node
+    copied = {key: _with_layer_modules(value) for key, value in node.items()}
+    if copied.get("module") is None and copied.get("class_name") in _layer_class_names():
+        copied["module"] = "keras.layers"
+    return copied
+
+
+@functools.cache
+def _layer_class_names() -> frozenset[str]:
+    return frozenset(
+        name
+        for name in dir(keras.layers)
+        if isinstance(cls := getattr(keras.layers, name), type)
+        and issubclass(cls, keras.layers.Layer)
+    )
 
 
 # Arguments Keras 2 wrote that Keras 3's layers do not accept (seen in real files).

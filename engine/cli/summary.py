@@ -2,7 +2,9 @@
 
 FILE is a project (``.llproj``, or ``.json``), a ``.h5`` or a ``.keras`` model file. The
 output is exactly Keras's table, ending with its ``Total params`` / ``Trainable params`` /
-``Non-trainable params`` lines. Problems are ``LayerLabError``s (one line, exit status 2).
+``Non-trainable params`` lines. Problems are ``LayerLabError``s (one line, exit status 2):
+among them a FILE that is not a regular file (a pipe, a device, a folder) and a model too big
+for this machine's memory (refused before anything is allocated, naming the biggest layer).
 """
 
 from __future__ import annotations
@@ -39,10 +41,13 @@ def summary_for_file(path: str) -> str:
     from engine.quiet import import_keras
 
     import_keras()
-    from engine.modelfile import MODEL_SUFFIXES, load_model_file, summary_text
+    from engine.modelfile import MODEL_SUFFIXES, check_regular_file, load_model_file, summary_text
 
     target = Path(path)
     suffix = target.suffix.lower()
+    if suffix in PROJECT_SUFFIXES or suffix in MODEL_SUFFIXES:
+        # A pipe, a device or a folder named like a project would block or read forever.
+        check_regular_file(target)
     if suffix in PROJECT_SUFFIXES:
         model = _model_from_project(target)
     elif suffix in MODEL_SUFFIXES:
