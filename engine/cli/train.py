@@ -64,9 +64,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # TensorFlow logs CUDA probing and tf.data notices from C++ at "error" level; a headless
-    # run reports its own problems, so keep the terminal to the run's lines.
+    # TensorFlow logs CUDA probing and tf.data notices from C++ at "error" level, and absl,
+    # oneDNN and cudart lines whatever the level when it first sets up its devices; a headless
+    # run reports its own problems, so keep the terminal to the run's lines (LAYERLAB_DEBUG=1
+    # shows everything).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from engine.quiet import native_stderr_captured
+
+    with native_stderr_captured():
+        return _train(args)
+
+
+def _train(args: argparse.Namespace) -> int:
     from engine.quiet import import_keras
 
     import_keras()
@@ -85,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.runs import unrecorded_reason
 
     dataset = load_data(project, args.epochs)
-    printer = Printer(sys.stdout, sys.stderr, tty=sys.stdout.isatty())
+    printer = Printer(sys.stdout, sys.stderr, tty=_isatty(sys.stdout))
     control = training.TrainControl()
     with stop_on_interrupt(control, printer):
         result = training.run(
@@ -141,6 +150,13 @@ def load_data(project: dict, epochs: int | None):
             f"The dataset{named} could not be loaded: {clean_message(error)}.",
             fix="Check the file and the project's dataset settings.",
         ) from error
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, OSError, ValueError):  # None under pythonw, or closed
+        return False
 
 
 def check_recording(args: argparse.Namespace, path: Path) -> str | None:
