@@ -18,20 +18,27 @@ weights in ``runs/<id>.h5`` beside the project, the file saved atomically), so
 names it, ``--no-record`` leaves the project file untouched. A text folder's vocabulary
 learned by the run is stored in the project's dataset block as well.
 
-Exit status: 0 completed or early-stopped, 1 the run failed, 2 bad input (main.py prints the
-message), 130 stopped with Ctrl-C. Imports no Qt.
+Exit status: 0 completed or early-stopped, 1 the run failed (also a NaN loss), 2 bad input
+(main.py prints the message): a project, dataset or setting that cannot be used -- checked
+before anything is trained or recorded -- or a results folder or project that cannot be
+written (full disk, read-only; a run is then recorded whole or not at all), 130 stopped with
+Ctrl-C. TensorFlow's C++ log lines are kept off stderr (``LAYERLAB_DEBUG=1`` shows them).
+Imports no Qt.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import errno
 import io
 import json
 import math
 import os
 import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -94,6 +101,7 @@ def _train(args: argparse.Namespace) -> int:
     from engine.runs import unrecorded_reason
 
     dataset = load_data(project, args.epochs)
+    check_output_folder(out)
     printer = Printer(sys.stdout, sys.stderr, tty=_isatty(sys.stdout))
     control = training.TrainControl()
     with stop_on_interrupt(control, printer):
@@ -105,15 +113,26 @@ def _train(args: argparse.Namespace) -> int:
             workdir=path.resolve().parent,
             epochs=args.epochs,
         )
-    written = write_outputs(result, out)
+    problems = []  # disk errors: each said plainly, then exit status 2
+    try:
+        written = write_outputs(result, out)
+    except (LayerLabError, OSError) as error:
+        written = []
+        problems.append(disk_message(error, f"Cannot write the results to {out}", _OUT_FIX))
     printer.finish(result, written)
     if args.record:
         reason = unrecorded_reason(result)
         if reason is not None:
             printer.note(reason)
         else:
-            run_record = record(result, path, name, out)
-            printer.recorded(run_record, path)
+            try:
+                run_record = record(result, path, name, out if written else None)
+            except LayerLabError as error:
+                problems.append(str(error))
+            else:
+                printer.recorded(run_record, path)
+    if problems:
+        raise LayerLabError(" ".join(problems))
     if result.status == "failed":
         return 1
     if result.status == "stopped":
@@ -159,6 +178,42 @@ def _isatty(stream) -> bool:
         return False
 
 
+_DISK_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+
+
+def disk_message(error: BaseException, what: str, fix: str) -> str:
+    """A plain sentence for a failed write: ``what`` (naming the user's file or folder), why
+    and ``fix``; a ``LayerLabError`` (already naming the user's file) keeps its message."""
+    if isinstance(error, LayerLabError):
+        return str(error)
+    code = getattr(error, "errno", None)
+    reason = _DISK_REASONS.get(code) or getattr(error, "strerror", None) or str(error)
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        fix = f"Free some space, or {fix[0].lower()}{fix[1:]}"
+    return f"{what}: {reason}. {fix}"
+
+
+_OUT_FIX = "Make it writable, or choose another folder with --out."
+
+
+def check_output_folder(out: Path) -> None:
+    """Make ``out`` and check a file can be created in it, before anything is trained."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        raise LayerLabError(
+            disk_message(error, f"Cannot write the results to {out}", _OUT_FIX)
+        ) from error
+
+
 def check_recording(args: argparse.Namespace, path: Path) -> str | None:
     """The run's name; raises before training when the run could not be recorded."""
     name = None if args.name is None else args.name.strip()
@@ -177,14 +232,24 @@ def check_recording(args: argparse.Namespace, path: Path) -> str | None:
     return name
 
 
-def record(result, path: Path, name: str | None, out: Path) -> dict:
+def record(result, path: Path, name: str | None, out: Path | None) -> dict:
     """Record ``result`` in the project at ``path`` (read again now, so edits saved while
-    it trained are kept) and save it; returns the run record."""
-    from engine.project import load_project, save_project
-    from engine.runs import learned_block, record_run, rename_run, weights_path
+    it trained are kept) and save it; returns the run record.
 
+    The weights are written only once the project is known to be writable, and removed
+    again when the project cannot be saved: a run is recorded whole or not at all. Raises
+    ``LayerLabError`` saying so (``out``: where the run's files are, if they were written).
+    """
+    from engine.project import load_project, save_project
+    from engine.runs import RUNS_FOLDER, learned_block, record_run, rename_run, weights_path
+
+    folder = path.resolve().parent
+    runs_folder = folder / RUNS_FOLDER
+    had_runs_folder = runs_folder.exists()
     weights = None
     try:
+        if not os.access(path, os.W_OK) or not os.access(folder, os.W_OK):
+            raise PermissionError(errno.EACCES, "read-only", str(path))
         project = load_project(path)
         project, run_record = record_run(project, result, path)
         weights = weights_path(path, run_record)
@@ -195,12 +260,19 @@ def record(result, path: Path, name: str | None, out: Path) -> dict:
         if learned is not None:
             project["dataset"] = learned
         save_project(project, path)
-    except LayerLabError as error:
+    except (LayerLabError, OSError) as error:
         if weights is not None:
-            weights.unlink(missing_ok=True)
-        raise LayerLabError(
-            f"The run was trained (its files are in {out}) but not recorded in {path.name}: {error}"
-        ) from error
+            with contextlib.suppress(OSError):
+                weights.unlink(missing_ok=True)
+        if not had_runs_folder:
+            with contextlib.suppress(OSError):
+                runs_folder.rmdir()  # only when empty
+        what = f"The run was trained{' (its files are in ' + str(out) + ')' if out else ''} "
+        what += f"but not recorded in {path.name}"
+        fix = "Make the project writable, or train with --no-record."
+        if isinstance(error, LayerLabError):
+            raise LayerLabError(f"{what}: {error}") from error
+        raise LayerLabError(disk_message(error, what, fix)) from error
     return run_record
 
 
