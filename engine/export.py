@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import inspect
 import io
-import json
 import math
 import os
 from datetime import date
@@ -107,9 +106,9 @@ def export_script(project: dict, *, title: str = "LayerLab project") -> str:
     data = _DATA_WRITERS[block["source"]](block, float(fit.get("validation_split") or 0.0))
     loss_name = _loss_name(compile_block.get("loss"))
     lines = [
-        f'"""{title} — exported from LayerLab on {date.today().isoformat()}.',
+        f'"""A Keras script exported from LayerLab on {date.today().isoformat()}.',
         "",
-        f"Dataset: {_describe_block(block)}.",
+        "PROJECT names the project and DATASET its data (below).",
         "Run it with:  python this_script.py [output.h5]",
         '"""',
         "",
@@ -118,6 +117,8 @@ def export_script(project: dict, *, title: str = "LayerLab project") -> str:
         *sorted(set(data.imports) | {"import keras", "import numpy as np"}),
         "from keras import layers",
         "",
+        f"PROJECT = {_py(str(title))}",
+        f"DATASET = {_py(_described_block(block))}",
         f"SEED = {_py(fit.get('seed'))}",
         f"EPOCHS = {int(fit.get('epochs') or 1)}",
         f"BATCH_SIZE = {int(fit.get('batch_size') or 32)}",
@@ -200,7 +201,7 @@ def _sample_data(block: dict, validation_split: float) -> _Data:
     lines = [
         *_split_helpers(),
         "",
-        f"bunch = sklearn.datasets.load_{name}()",
+        f"bunch = sklearn.datasets.load_{_identifier(name)}()",
         'x = np.asarray(bunch.data, dtype="float64")',
     ]
     if name == "diabetes":
@@ -208,8 +209,8 @@ def _sample_data(block: dict, validation_split: float) -> _Data:
     else:
         lines.append('y = np.asarray(bunch.target).astype("int64")')
     lines += [
-        f"keep, test = split_rows(len(x), {_py(block['test_split'])}, {block['seed']})",
-        f"keep = np.random.default_rng({block['seed']}).permutation(keep)",
+        f"keep, test = split_rows(len(x), {_py(block['test_split'])}, {_py(block['seed'])})",
+        f"keep = np.random.default_rng({_py(block['seed'])}).permutation(keep)",
         "first, val = tail_rows(len(keep), VALIDATION_SPLIT)",
         "train, val = keep[first], keep[val]",
     ]
@@ -240,7 +241,7 @@ def _keras_data(block: dict, validation_split: float) -> _Data:
             *_split_helpers(),
             "",
             "(x_all, y_all), (x_test, y_test) = keras.datasets.boston_housing.load_data(",
-            f"    test_split={_py(block['test_split'])}, seed={block['seed']}",
+            f"    test_split={_py(block['test_split'])}, seed={_py(block['seed'])}",
             ")",
             "first, val = tail_rows(len(x_all), VALIDATION_SPLIT)",
             "x_train, y_train = x_all[first], y_all[first]",
@@ -249,11 +250,12 @@ def _keras_data(block: dict, validation_split: float) -> _Data:
         if block["normalize"]:
             lines.append("x_train, x_val, x_test = standardize(x_train, x_val, x_test)")
         return _Data(lines)
-    arguments = f'label_mode="{block["label_mode"]}"' if name == "cifar100" else ""
+    arguments = f"label_mode={_py(block['label_mode'])}" if name == "cifar100" else ""
     lines = [
         *_split_helpers(),
         "",
-        f"(x_all, y_all), (x_test, y_test) = keras.datasets.{name}.load_data({arguments})",
+        f"(x_all, y_all), (x_test, y_test) = keras.datasets.{_identifier(name)}.load_data("
+        f"{arguments})",
         "y_all, y_test = y_all.reshape(-1), y_test.reshape(-1)",
         "if x_all.ndim == 3:  # grayscale: add the channel axis",
         "    x_all, x_test = x_all[..., None], x_test[..., None]",
@@ -280,21 +282,21 @@ def _keras_text_data(block: dict) -> _Data:
     name = block["name"]
     arguments = [
         f"num_words={_py(block['num_words'] or None)}",
-        f"skip_top={block['skip_top']}",
+        f"skip_top={_py(block['skip_top'])}",
         f"maxlen={_py(block['maxlen'] or None)}",
-        f"seed={block['seed']}",
+        f"seed={_py(block['seed'])}",
     ]
     if name == "reuters":
         arguments.append(f"test_split={_py(block['test_split'])}")
     lines = [
         *_split_helpers(),
         "",
-        f"(x_all, y_all), (x_test, y_test) = keras.datasets.{name}.load_data(",
+        f"(x_all, y_all), (x_test, y_test) = keras.datasets.{_identifier(name)}.load_data(",
         f"    {', '.join(arguments)}",
         ")",
     ]
     if block["num_words"]:
-        lines.append(f"WIDTH = {block['num_words']}")
+        lines.append(f"WIDTH = {_py(block['num_words'])}")
     else:
         lines.append("WIDTH = 1 + max(max(s) for s in (*x_all, *x_test) if len(s))")
     if block["encoding"] == "multi_hot":
@@ -313,7 +315,7 @@ def _keras_text_data(block: dict) -> _Data:
             "x_all, x_test = multi_hot(x_all), multi_hot(x_test)",
         ]
     else:
-        length = block["sequence_length"]
+        length = _py(block["sequence_length"])
         lines += [
             f'x_all = keras.utils.pad_sequences(list(x_all), maxlen={length}, dtype="int32")',
             f'x_test = keras.utils.pad_sequences(list(x_test), maxlen={length}, dtype="int32")',
@@ -370,14 +372,14 @@ def _csv_data(block: dict, validation_split: float) -> _Data:
     if block["test_path"]:
         lines += [
             f"test_table = pd.read_csv({_py(block['test_path'])}, {read})",
-            f"pool = np.random.default_rng({block['seed']}).permutation(len(table))",
+            f"pool = np.random.default_rng({_py(block['seed'])}).permutation(len(table))",
         ]
     else:
         lines += [
             f"keep, test_rows = split_rows(len(table), {_py(block['test_split'])}, "
-            f"{block['seed']})",
+            f"{_py(block['seed'])})",
             "test_table = table.iloc[test_rows].reset_index(drop=True)",
-            f"pool = np.random.default_rng({block['seed']}).permutation(keep)",
+            f"pool = np.random.default_rng({_py(block['seed'])}).permutation(keep)",
         ]
     lines += [
         "first, val = tail_rows(len(pool), VALIDATION_SPLIT)",
@@ -436,7 +438,8 @@ def _timeseries_data(block: dict, validation_split: float) -> _Data:
         f"FEATURES = {_py(block['features'])} or [",
         "    c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])",
         "]",
-        f"LOOKBACK, STEP, DELAY = {block['lookback']}, {block['step']}, {block['delay']}",
+        f"LOOKBACK, STEP, DELAY = {_py(block['lookback'])}, {_py(block['step'])}, "
+        f"{_py(block['delay'])}",
         'raw = table[FEATURES].to_numpy("float64")',
         'target = table[TARGET].to_numpy("float64")',
         "n = len(raw)",
@@ -487,6 +490,7 @@ def _timeseries_data(block: dict, validation_split: float) -> _Data:
 
 def _folder_lines(loader: str, arguments: str, seed: int) -> list[str]:
     """train/val/test tf.data sets from a class-per-sub-folder tree (with optional test/)."""
+    seed = _py(seed)
     return [
         'has_test = os.path.isdir(os.path.join(FOLDER, "test"))',
         'train_folder = os.path.join(FOLDER, "train") if has_test else FOLDER',
@@ -519,8 +523,8 @@ def _text_folder_data(block: dict, validation_split: float) -> _Data:
         f"FOLDER = {_py(block['path'])}",
         *_folder_lines("text_dataset_from_directory", "batch_size=BATCH_SIZE", block["seed"]),
         "vectorize = keras.layers.TextVectorization(",
-        f"    max_tokens={block['max_tokens']}, output_mode={_py(mode)},"
-        f" output_sequence_length={length}",
+        f"    max_tokens={_py(block['max_tokens'])}, output_mode={_py(mode)},"
+        f" output_sequence_length={_py(length)}",
         ")",
         "vectorize.adapt(train_data.map(lambda text, label: text))",
         "train_data, val_data, test_data = (",
@@ -539,7 +543,7 @@ def _text_folder_data(block: dict, validation_split: float) -> _Data:
 def _image_folder_data(block: dict, validation_split: float) -> _Data:
     height, width = block["image_size"]
     arguments = (
-        f"image_size=({height}, {width}), color_mode={_py(block['color_mode'])}, "
+        f"image_size=({_py(height)}, {_py(width)}), color_mode={_py(block['color_mode'])}, "
         "batch_size=BATCH_SIZE"
     )
     lines = [
@@ -571,12 +575,9 @@ _DATA_WRITERS = {
 }
 
 
-def _describe_block(block: dict) -> str:
-    return ", ".join(
-        f"{key}={value}"
-        for key, value in block.items()
-        if key != "vocabulary" and value is not None
-    )
+def _described_block(block: dict) -> dict:
+    """The dataset block for the script's ``DATASET`` constant (no learned vocabulary)."""
+    return {key: value for key, value in block.items() if key != "vocabulary" and value is not None}
 
 
 def _loss_name(loss: Any) -> str | None:
@@ -590,7 +591,7 @@ def _label_lines(loss_name: str | None, data: _Data) -> list[str]:
         count = data.num_classes
         classes = str(count) if count else "int(y_train.max()) + 1"
         return [
-            f"# {loss_name} wants one-hot labels.",
+            "# This loss wants one-hot labels.",
             f"NUM_CLASSES = {classes}",
             "y_train = keras.utils.to_categorical(y_train, NUM_CLASSES)",
             "y_val = keras.utils.to_categorical(y_val, NUM_CLASSES)",
@@ -710,11 +711,18 @@ def _object_code(value, kind: str | None) -> str:
     if not str(module).startswith("keras"):
         module = f"keras.{kind}" if kind else "keras"
     module = ".".join(part for part in str(module).split(".") if part != "src")[:60]
+    config = value.get("config") or {}
+    if not isinstance(config, dict):
+        config = {}
     config = {
         key: item
-        for key, item in (value.get("config") or {}).items()
+        for key, item in config.items()
         if key not in ("name", "reduction", "dtype") and item is not None
     }
+    names = [value["class_name"], *module.split("."), *config]
+    if not all(_is_identifier(name) for name in names):
+        # Not plain Python names: rebuilt from its config, which stays data.
+        return f"keras.saving.deserialize_keras_object({_py(value)})"
     arguments = ", ".join(f"{key}={_value_code(item)}" for key, item in config.items())
     return f"{module}.{value['class_name']}({arguments})"
 
@@ -722,9 +730,11 @@ def _object_code(value, kind: str | None) -> str:
 def _optimizer_code(value, keras) -> str:
     if not (isinstance(value, dict) and "class_name" in value):
         return _py(value)
-    cls = getattr(keras.optimizers, value["class_name"], None)
-    config = dict(value.get("config") or {})
-    if cls is None:
+    name = value["class_name"]
+    cls = getattr(keras.optimizers, name, None) if _is_identifier(name) else None
+    config = value.get("config") or {}
+    config = dict(config) if isinstance(config, dict) else {}
+    if cls is None or not all(_is_identifier(key) for key in config):
         return f"keras.optimizers.deserialize({_py(value)})"
     reference = cls().get_config()
     arguments = [
@@ -792,10 +802,14 @@ def _fit_lines(fit: dict, data: _Data) -> list[str]:
 
 
 def _callback_code(item: dict) -> str:
-    config = ", ".join(
-        f"{key}={_value_code(value)}" for key, value in (item.get("config") or {}).items()
-    )
-    return f"keras.callbacks.{item.get('class_name')}({config})"
+    name = item.get("class_name") if isinstance(item, dict) else None
+    config = (item.get("config") if isinstance(item, dict) else None) or {}
+    if not isinstance(config, dict):
+        config = {}
+    if not _is_identifier(name) or not all(_is_identifier(key) for key in config):
+        return f"keras.saving.deserialize_keras_object({_py(item)})"
+    arguments = ", ".join(f"{key}={_value_code(value)}" for key, value in config.items())
+    return f"keras.callbacks.{name}({arguments})"
 
 
 # --- literals ----------------------------------------------------------------------------
@@ -815,7 +829,7 @@ def _py(value) -> str:
             return text if any(c in text for c in ".e") else text + ".0"
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return _string(value)
     if isinstance(value, tuple):
         inner = ", ".join(_py(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
@@ -824,6 +838,36 @@ def _py(value) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{_py(k)}: {_py(v)}" for k, v in value.items()) + "}"
     return repr(value)
+
+
+def _string(text: str) -> str:
+    """A double-quoted Python literal equal to ``text``: quotes, backslashes and every
+    character that is not printable (newlines, NUL, line and paragraph separators, lone
+    surrogates) are escaped, so a user's string can never end the literal or start a line."""
+    parts = ['"']
+    for char in text:
+        if char in ('"', "\\"):
+            parts.append("\\" + char)
+        elif char.isprintable():
+            parts.append(char)
+        else:
+            parts.append(repr(char)[1:-1])
+    parts.append('"')
+    return "".join(parts)
+
+
+def _is_identifier(name) -> bool:
+    """Whether ``name`` may be written into code as a bare name (``keyword.iskeyword`` aside,
+    ``str.isidentifier`` accepts only letters, digits and underscores)."""
+    import keyword
+
+    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+
+
+def _identifier(name) -> str:
+    if not _is_identifier(name):
+        raise ModelFileError(f"Cannot export: {name!r} is not a valid name.")
+    return name
 
 
 def _one_line(error: BaseException) -> str:
