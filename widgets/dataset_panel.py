@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QListView,
@@ -54,6 +53,7 @@ from PySide6.QtWidgets import (
 )
 
 from widgets.option_form import Option, OptionForm
+from widgets.wrapping_row import WrappingRow
 
 SOURCE_LABELS: dict[str, str] = {
     "keras": "Keras built-in dataset",
@@ -176,6 +176,9 @@ class DatasetPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        # Up and down only: every row fits the dock's width (buttons stack when narrow).
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setObjectName("datasetScroll")
         outer.addWidget(scroll)
         body = QWidget()
         scroll.setWidget(body)
@@ -201,7 +204,8 @@ class DatasetPanel(QWidget):
         source_layout.addWidget(self.form)
         layout.addWidget(source_box)
 
-        buttons = QHBoxLayout()
+        buttons = WrappingRow()
+        buttons.setObjectName("datasetButtons")
         self.load_button = QPushButton("&Load preview")
         self.load_button.setObjectName("loadPreviewButton")
         self.load_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_BrowserReload))
@@ -217,9 +221,10 @@ class DatasetPanel(QWidget):
             "and the input shape"
         )
         self.suggest_button.clicked.connect(self.suggestHeadRequested)
-        buttons.addWidget(self.load_button)
-        buttons.addWidget(self.suggest_button, 1)
-        layout.addLayout(buttons)
+        buttons.add(self.load_button)
+        buttons.add(self.suggest_button, 1)
+        self.button_row = buttons
+        layout.addWidget(buttons)
 
         preview = QGroupBox("Preview")
         preview_layout = QVBoxLayout(preview)
@@ -442,6 +447,13 @@ class DatasetPanel(QWidget):
             label.clear()
         self._set_state("error")
         self.status_label.setText(message)
+
+    def clear_preview(self) -> None:
+        """Forget the shown preview (another project is open): back to the empty state."""
+        for label in self._summary_values.values():
+            label.clear()
+        self._show_samples([], None)
+        self._set_state("empty")
 
     def show_dataset(self, info: dict) -> None:
         """Show a loaded dataset's summary and samples (``info`` as in the module docstring)."""

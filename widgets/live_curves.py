@@ -153,6 +153,7 @@ def compiled_metric_name(metric) -> str | None:
 def _axis_label(item: pg.PlotItem, text: str | None) -> None:
     """Name the left axis after what it shows (no label, no space, when unknown)."""
     axis = item.getAxis("left")
+    axis.enableAutoSIPrefix(False)  # "accuracy (x0.001)" with ticks 200…800 read wrongly
     if text:
         item.setLabel("left", text, color=axis.textPen().color().name(), size="8pt")
     else:
@@ -458,6 +459,7 @@ class LiveCurves(QWidget):
         for name in ("loss", "metric"):
             item = self._plot_item(name)
             view, legend = item.vb, item.legend
+            self._compact_legend(legend, view.height())
             (x0, x1), (y0, y1) = view.viewRange()
             if view.width() <= 0 or view.height() <= 0 or x1 <= x0 or y1 <= y0:
                 continue
@@ -482,6 +484,26 @@ class LiveCurves(QWidget):
                 legend.setOffset(
                     (-_LEGEND_MARGIN, -_LEGEND_MARGIN if at_bottom else _LEGEND_MARGIN)
                 )
+
+    @staticmethod
+    def _compact_legend(legend: pg.LegendItem, view_height: float) -> None:
+        """Lay the legend out in columns so that it covers at most about a third of the
+        plot's height (three rows of names on a short plot covered half the curves)."""
+        count = len(legend.items)
+        if count == 0 or view_height <= 0:
+            return
+        row = 20.0
+        rows_allowed = max(1, int(view_height / 3 / row))
+        columns = min(count, max(1, math.ceil(count / rows_allowed)))
+        if legend.columnCount != columns:
+            legend.setColumnCount(columns)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self._place_legends)  # once the plots have their new size
+
+    def legend_columns(self, plot: str) -> int:
+        return self._plot_item(plot).legend.columnCount
 
     def legend_at_bottom(self, plot: str) -> bool:
         """Whether the ``loss`` or ``metric`` plot's legend sits at the bottom right."""

@@ -225,6 +225,8 @@ class OptionForm(QWidget):
         self._layout = QFormLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # In a narrow dock a field goes under its label rather than off the right edge.
+        self._layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self._options: dict[str, Any] = {}
         self._editors: dict[str, Any] = {}
         self._setters: dict[str, Any] = {}
@@ -352,6 +354,7 @@ class OptionForm(QWidget):
 
     def _int_editor(self, option: Any) -> QWidget:
         box = QSpinBox()
+        compact_spin_box(box)
         box.setKeyboardTracking(False)
         low = int(option.minimum) if option.minimum is not None else -INT_LIMIT
         high = int(option.maximum) if option.maximum is not None else INT_LIMIT
@@ -377,6 +380,7 @@ class OptionForm(QWidget):
         if isinstance(default, float) and 0 < abs(default) < 1e-3:
             return self._rate_editor(option)
         box = QDoubleSpinBox()
+        compact_spin_box(box)
         box.setKeyboardTracking(False)
         decimals = decimals_for(option.default, option.minimum, option.maximum)
         box.setDecimals(decimals)
@@ -405,6 +409,7 @@ class OptionForm(QWidget):
     def _rate_editor(self, option: Any) -> QWidget:
         """Tiny positive floats (epsilon 1e-07, learning rates) in scientific notation."""
         box = ScientificSpinBox()
+        compact_spin_box(box)
         if option.maximum is not None:
             box.setMaximum(float(option.maximum))
         box.setValue(float(option.default))
@@ -588,6 +593,12 @@ class OptionForm(QWidget):
         self._setters[option.name] = set_value
         self._getters[option.name] = lambda: [round(b.value(), 4) for b in boxes]
         return holder
+
+
+def compact_spin_box(box: QWidget) -> None:
+    """A spin box whose minimum width fits ordinary values, not its ±1e12 range: the range's
+    widest text made every row of a narrow dock's form wrap under its label."""
+    box.setMinimumWidth(box.fontMetrics().horizontalAdvance("0.000000") + 36)
 
 
 def option_key(option: Any) -> tuple:

@@ -6,8 +6,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from PySide6.QtCore import QTimer, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
 
 from engine.events import BatchesEnd, EpochEnd, TrainBegin, TrainEnd
 
@@ -16,6 +16,8 @@ DISPLAY_INTERVAL_MS = 500  # twice a second: the bar repaints at once on every c
 # the first event of a run (compile and tracing), of the first after each epoch's end
 # (validation) and of the first after a pause only start the measurement.
 RATE_WINDOW_S = 5.0
+# About the longest progress line, to decide whether one line of text is enough.
+LONGEST_TEXT = "Epoch 888/888 · step 8888/8888 · 88,888 samples/s · ETA 8:88:88"
 _END_TITLES = {
     "completed": "Completed",
     "stopped": "Stopped",
@@ -50,13 +52,21 @@ class TrainProgress(QWidget):
         self.bar.setTextVisible(True)
         self.label = QLabel()
         self.label.setObjectName("trainProgressLabel")
-        # Text that changes twice a second must not re-lay out the window around it.
-        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance("x" * 40))
-        layout = QHBoxLayout(self)
+        # The bar above, the words below, wrapped onto a second line in a narrow dock rather
+        # than cut ("… · ETA 0:4"). Its height follows the width only (one line when the
+        # longest text fits, else two): text that changes twice a second must not re-lay out
+        # the window around it.
+        self.label.setWordWrap(True)
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._lines = 0
+        self._fit_label_height(2)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.bar, 1)
-        layout.addWidget(self.label, 2)
+        layout.setSpacing(2)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.label)
         # Batch events come up to 10 times a second; QProgressBar.setValue repaints at once,
         # so the display follows them at most every DISPLAY_INTERVAL_MS.
         self._display_timer = QTimer(self)
@@ -64,6 +74,16 @@ class TrainProgress(QWidget):
         self._display_timer.setInterval(DISPLAY_INTERVAL_MS)
         self._display_timer.timeout.connect(self._show)
         self.reset()
+
+    def _fit_label_height(self, lines: int) -> None:
+        if lines != self._lines:
+            self._lines = lines
+            self.label.setFixedHeight(lines * self.label.fontMetrics().lineSpacing() + 2)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        longest = self.label.fontMetrics().horizontalAdvance(LONGEST_TEXT)
+        self._fit_label_height(1 if longest <= event.size().width() - 4 else 2)
 
     @Slot()
     def reset(self) -> None:
@@ -206,5 +226,8 @@ class TrainProgress(QWidget):
             eta = self.eta_seconds()
             if eta is not None:
                 parts.append(f"ETA {duration_text(eta)}")
-        self.label.setText(" · ".join(parts))
-        self.label.setToolTip(self.label.text())
+        text = " · ".join(parts)
+        if self.label.fontMetrics().horizontalAdvance(text) > self.label.width() - 4:
+            self._fit_label_height(2)  # grows once; only a resize makes it one line again
+        self.label.setText(text)
+        self.label.setToolTip(text)

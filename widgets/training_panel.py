@@ -178,8 +178,13 @@ class TrainingPanel(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
         scroll = QScrollArea()
+        scroll.setObjectName("trainingScroll")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        # Up and down only; and tall enough for about eight rows, so that a small screen
+        # gives the form room instead of a four-row slot.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumHeight(8 * (self.fontMetrics().lineSpacing() + 14))
         outer.addWidget(scroll, 1)
         body = QWidget()
         scroll.setWidget(body)
@@ -224,8 +229,13 @@ class TrainingPanel(QWidget):
         loss_box = QGroupBox("Loss and metrics")
         loss_form = QFormLayout(loss_box)
         loss_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        loss_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.loss_combo = QComboBox()
         self.loss_combo.setObjectName("lossCombo")
+        self.loss_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.loss_combo.setMinimumContentsLength(16)
         self.loss_combo.activated.connect(self._on_loss)
         loss_form.addRow(self._label("Lo&ss:", self.loss_combo), self.loss_combo)
         self.metrics_list = QListWidget()
@@ -240,6 +250,7 @@ class TrainingPanel(QWidget):
         fit_box = QGroupBox("Training")
         fit_form = QFormLayout(fit_box)
         fit_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        fit_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.epochs = self._spin("epochsSpin", 1, 100_000, "Passes over the training data")
         self.epochs.valueChanged.connect(lambda v: self._set_fit("epochs", v))
         fit_form.addRow(self._label("&Epochs:", self.epochs), self.epochs)

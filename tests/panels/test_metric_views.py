@@ -114,6 +114,7 @@ def test_metric_plot_follows_the_project_to_regression(curves):
     assert curves.metric_combo.currentText() == "mae"
     assert titles(curves) == ("Loss: mean_squared_error", "mae")
     assert curves.metric_plot.getPlotItem().getAxis("left").labelText == "mae"
+    assert not curves.metric_plot.getPlotItem().getAxis("left").autoSIPrefix  # no "(x0.001)"
     assert curves.loss_plot.getPlotItem().getAxis("left").labelText == "mean_squared_error"
     # the finished classification run's BCE is not drawn on the MSE axis
     assert len(curves.train_loss_curve.getData()[1] or []) == 0
@@ -163,3 +164,23 @@ def test_overlay_with_another_loss_is_not_drawn_on_this_axis(curves):
     # an overlay without a known loss is drawn as before
     curves.add_overlay("r3", "Run 3", {"loss": [1.0, 0.5]}, "b")
     assert curves.overlay_loss_note("r3") is None
+
+
+def test_legends_keep_to_a_third_of_a_short_plot(curves, qtbot):
+    curves.resize(1200, 230)
+    curves.set_metric_names("binary_crossentropy", ["accuracy"])
+    curves.add_overlay("r1", "Run 1", CLASSIFIER["history"], "g", loss="binary_crossentropy")
+    curves.add_overlay("r2", "Run 2", CLASSIFIER["history"], "m", loss="binary_crossentropy")
+    qtbot.wait(20)
+    curves.on_event(TrainBegin(3, 4, 32, 128, "CPU"))
+    curves.on_event(EpochEnd(0, {"loss": 0.6, "accuracy": 0.7, "val_loss": 0.7}, 1.0))
+    curves.flush()
+    for plot in (curves.loss_plot, curves.metric_plot):
+        item = plot.getPlotItem()
+        assert len(item.legend.items) >= 4
+        assert item.legend.boundingRect().height() <= item.vb.height() / 3 + 24
+    assert curves.legend_columns("loss") > 1
+    curves.resize(700, 900)  # tall: one column again
+    qtbot.wait(50)
+    curves.flush()
+    assert curves.legend_columns("loss") == 1
