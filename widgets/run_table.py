@@ -117,7 +117,8 @@ class RunTableModel(QAbstractTableModel):
             names += ["Best metric", "Test metric"]
         else:
             names.append("Test loss")
-        return [*names, "Time", "Started", "Changes", "Hint"]
+        # what differs and what went wrong before the bookkeeping: a narrow table shows them
+        return [*names, "Changes", "Hint", "Time", "Started"]
 
     # -- Qt model interface ------------------------------------------------------------------
 
@@ -327,8 +328,8 @@ class RunTableView(QTableView):
     def _on_model_reset(self) -> None:
         self.resizeColumnsToContents()
         for column in range(self.run_model.columnCount()):
-            if self.columnWidth(column) > 320:
-                self.setColumnWidth(column, 320)
+            if self.columnWidth(column) > 260:
+                self.setColumnWidth(column, 260)  # the whole text is in the tooltip
 
     def _on_selection_changed(self, *_args) -> None:
         if self._quiet:
