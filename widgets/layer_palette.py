@@ -81,6 +81,10 @@ class LayerPalette(QWidget):
     """Searchable tree of layer classes by category."""
 
     layerActivated = Signal(str)
+    # Follows layerActivated when the layer was chosen with Enter (in the search box or the
+    # tree): the window adds the layer, then gives the stack the focus
+    # (``StackView.focus_list``) so that Ctrl+Up/Down, Ctrl+D and Delete act on it.
+    layerAddedByKeyboard = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -111,7 +115,7 @@ class LayerPalette(QWidget):
         layout.addWidget(self.tree, 1)
 
         self.search.textChanged.connect(self._on_query)
-        self.search.returnPressed.connect(self._activate_first_match)
+        self.search.returnPressed.connect(self._activate_first_match_by_key)
         self.tree.doubleClicked.connect(self._activate_index)
         self.tree.installEventFilter(self)
         self.setEnabled(False)
@@ -196,10 +200,17 @@ class LayerPalette(QWidget):
         index = current if current.data(ClassNameRole) else self._first_leaf()
         self._activate_index(index)
 
-    def _activate_index(self, index: QModelIndex) -> None:
+    def _activate_first_match_by_key(self) -> None:
+        current = self.tree.currentIndex()
+        index = current if current.data(ClassNameRole) else self._first_leaf()
+        self._activate_index(index, by_keyboard=True)
+
+    def _activate_index(self, index: QModelIndex, by_keyboard: bool = False) -> None:
         name = index.data(ClassNameRole) if index.isValid() else None
         if name:
             self.layerActivated.emit(name)
+            if by_keyboard:
+                self.layerAddedByKeyboard.emit(name)
 
     def eventFilter(self, watched, event) -> bool:
         if (
@@ -207,6 +218,6 @@ class LayerPalette(QWidget):
             and event.type() == QEvent.Type.KeyPress
             and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
         ):
-            self._activate_index(self.tree.currentIndex())
+            self._activate_index(self.tree.currentIndex(), by_keyboard=True)
             return True
         return super().eventFilter(watched, event)

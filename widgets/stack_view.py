@@ -7,11 +7,14 @@ only emits requests (body indices); the app turns them into undo commands.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QFrame,
     QLabel,
     QListView,
     QStyle,
@@ -109,6 +112,45 @@ class StackDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+class _StackList(QListView):
+    """The list itself. Its editing keys (Ctrl+Up/Down, Delete, Ctrl+D) are handled here,
+    before QAbstractItemView's cursor movement and before any window shortcut with the same
+    keys: a shortcut elsewhere made Ctrl+Up ambiguous, and the key then moved the selection
+    instead of the layer. A highlight frame shows when the list has the keyboard focus."""
+
+    focusChanged = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.key_handlers: dict[tuple[int, Qt.KeyboardModifier], Callable[[], None]] = {}
+
+    def _handler(self, event) -> Callable[[], None] | None:
+        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        return self.key_handlers.get((event.key(), modifiers))
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and self._handler(event) is not None:
+            event.accept()  # ours: no shortcut may take it
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event) -> None:
+        handler = self._handler(event)
+        if handler is None:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+        handler()
+
+    def focusInEvent(self, event) -> None:
+        super().focusInEvent(event)
+        self.focusChanged.emit(True)
+
+    def focusOutEvent(self, event) -> None:
+        super().focusOutEvent(event)
+        self.focusChanged.emit(False)
+
+
 class StackView(QWidget):
     """The stack list with its keyboard actions, an error line and the parameter totals."""
 
@@ -120,7 +162,14 @@ class StackView(QWidget):
     def __init__(self, model: StackModel, parent=None):
         super().__init__(parent)
         self.model = model
-        self.list = QListView(self)
+        self.frame = QFrame(self)
+        self.frame.setObjectName("stackFrame")
+        frame_layout = QVBoxLayout(self.frame)
+        frame_layout.setContentsMargins(2, 2, 2, 2)
+        self.list = _StackList(self.frame)
+        frame_layout.addWidget(self.list)
+        self.list.focusChanged.connect(self._show_focus)
+        self._show_focus(False)
         self.list.setObjectName("layerStack")
         self.list.setModel(model)
         self.list.setItemDelegate(StackDelegate(self.list))
@@ -148,24 +197,53 @@ class StackView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.list, 1)
+        layout.addWidget(self.frame, 1)
         layout.addWidget(self.errorLabel)
         layout.addWidget(self.totalsLabel)
 
-        self._add_action("Move layer up", "Ctrl+Up", self._move_up)
-        self._add_action("Move layer down", "Ctrl+Down", self._move_down)
-        self._add_action("Remove layer", QKeySequence.StandardKey.Delete, self._remove)
-        self._add_action("Duplicate layer", "Ctrl+D", self._duplicate)
+        control = Qt.KeyboardModifier.ControlModifier
+        none = Qt.KeyboardModifier.NoModifier
+        for text, shortcut, keys, slot in (
+            ("Move layer up", "Ctrl+Up", [(Qt.Key.Key_Up, control)], self._move_up),
+            ("Move layer down", "Ctrl+Down", [(Qt.Key.Key_Down, control)], self._move_down),
+            ("Remove layer", "Del", [(Qt.Key.Key_Delete, none)], self._remove),
+            ("Duplicate layer", "Ctrl+D", [(Qt.Key.Key_D, control)], self._duplicate),
+        ):
+            self._add_action(text, shortcut, slot)
+            for key in keys:
+                self.list.key_handlers[key] = slot
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.list.selectionModel().currentChanged.connect(self._on_current_changed)
 
     def _add_action(self, text, shortcut, slot) -> QAction:
+        """A context-menu entry; its shortcut is shown there, the key is the list's."""
         action = QAction(text, self.list)
         action.setShortcut(QKeySequence(shortcut))
-        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         action.triggered.connect(slot)
         self.list.addAction(action)
         return action
+
+    # Focus --------------------------------------------------------------------------
+    def _show_focus(self, focused: bool) -> None:
+        color = self.palette().color(QPalette.ColorRole.Highlight) if focused else None
+        border = color.name() if color is not None else "transparent"
+        self.frame.setStyleSheet(
+            f"QFrame#stackFrame {{ border: 2px solid {border}; border-radius: 3px; }}"
+        )
+        self.frame.setProperty("focused", focused)
+
+    def has_focus_ring(self) -> bool:
+        return bool(self.frame.property("focused"))
+
+    def focus_list(self) -> None:
+        """Give the list the keyboard focus (after a layer was added from the palette by
+        keyboard, so that Ctrl+Up/Down, Ctrl+D and Delete act on it); the current layer
+        stays selected and in view."""
+        self.list.setFocus(Qt.FocusReason.OtherFocusReason)
+        current = self.list.currentIndex()
+        if current.isValid():
+            self.list.scrollTo(current)
 
     # Selection --------------------------------------------------------------------
     def current_layer(self) -> int:
@@ -205,12 +283,22 @@ class StackView(QWidget):
     def _move_up(self) -> None:
         index = self.current_layer()
         if index > 0:
-            self.moveRequested.emit(index, index - 1)
+            self._move(index, index - 1)
 
     def _move_down(self) -> None:
         index = self.current_layer()
         if 0 <= index < self.model.rowCount() - 2:
-            self.moveRequested.emit(index, index + 1)
+            self._move(index, index + 1)
+
+    def _move(self, source: int, destination: int) -> None:
+        """Ask for the move; then the selection follows the moved layer (by its key), even
+        when the owner refreshed the model with a reset rather than a row move."""
+        rows = self.model.rows()
+        key = rows[source + 1].key if source + 1 < len(rows) else None
+        self.moveRequested.emit(source, destination)
+        keys = [row.key for row in self.model.rows()]
+        if key in keys and keys.index(key) != self.list.currentIndex().row():
+            self.select_layer(keys.index(key) - 1)
 
     def _remove(self) -> None:
         index = self.current_layer()
