@@ -82,6 +82,24 @@ class EvaluationView(QWidget):
 
     predictRequested = Signal(object)  # raw input: text, a list of numbers, a dict, a path
 
+    def _text_color(self):
+        return self.palette().color(QPalette.ColorRole.Text)
+
+    def _plot(self, name: str) -> pg.PlotWidget:
+        """A plot on the palette's colours, like the training curves (pyqtgraph's own
+        default is white on black)."""
+        background = self.palette().color(QPalette.ColorRole.Base)
+        foreground = self.palette().color(QPalette.ColorRole.Text)
+        plot = pg.PlotWidget(background=background)
+        plot.setObjectName(name)
+        item = plot.getPlotItem()
+        for axis in ("left", "bottom", "top", "right"):
+            item.getAxis(axis).setPen(foreground)
+            item.getAxis(axis).setTextPen(foreground)
+        item.titleLabel.setText(item.titleLabel.text, color=foreground)
+        plot.setMinimumSize(160, 120)
+        return plot
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("evaluationView")
@@ -93,10 +111,7 @@ class EvaluationView(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("evaluationTabs")
 
-        self.confusion_plot = pg.PlotWidget(
-            background=self.palette().color(QPalette.ColorRole.Base)
-        )
-        self.confusion_plot.setObjectName("confusionPlot")
+        self.confusion_plot = self._plot("confusionPlot")
         self.confusion_image = pg.ImageItem()
         self.confusion_plot.addItem(self.confusion_image)
         self.confusion_plot.invertY(True)
@@ -115,8 +130,7 @@ class EvaluationView(QWidget):
         )
         self.class_table.verticalHeader().setVisible(False)
 
-        self.roc_plot = pg.PlotWidget()
-        self.roc_plot.setObjectName("rocPlot")
+        self.roc_plot = self._plot("rocPlot")
         self.roc_plot.setLabel("bottom", "false positive rate")
         self.roc_plot.setLabel("left", "true positive rate")
         self.roc_plot.setXRange(0, 1)
@@ -126,8 +140,7 @@ class EvaluationView(QWidget):
             [0, 1], [0, 1], pen=pg.mkPen((150, 150, 150), style=Qt.PenStyle.DashLine)
         )
 
-        self.scatter_plot = pg.PlotWidget()
-        self.scatter_plot.setObjectName("scatterPlot")
+        self.scatter_plot = self._plot("scatterPlot")
         self.scatter_plot.setLabel("bottom", "true value")
         self.scatter_plot.setLabel("left", "predicted value")
         self.scatter = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(40, 120, 220, 120))
@@ -136,8 +149,7 @@ class EvaluationView(QWidget):
             pen=pg.mkPen((200, 60, 60), style=Qt.PenStyle.DashLine)
         )
 
-        self.residual_plot = pg.PlotWidget()
-        self.residual_plot.setObjectName("residualPlot")
+        self.residual_plot = self._plot("residualPlot")
         self.residual_plot.setLabel("bottom", "residual (predicted − true)")
         self.residual_plot.setLabel("left", "count")
         self.residual_bars: pg.BarGraphItem | None = None
@@ -231,7 +243,7 @@ class EvaluationView(QWidget):
             self._add_page("classes")
         if result.roc is not None:
             self.roc_curve.setData(result.roc.fpr, result.roc.tpr)
-            self.roc_plot.setTitle(f"AUC {result.roc.auc:.4f}")
+            self.roc_plot.setTitle(f"AUC {result.roc.auc:.4f}", color=self._text_color())
             self._add_page("roc")
         if result.regression is not None:
             self._show_regression(result.regression)
@@ -308,7 +320,9 @@ class EvaluationView(QWidget):
             low = float(min(stats.y_true.min(), stats.y_pred.min()))
             high = float(max(stats.y_true.max(), stats.y_pred.max()))
             self.identity_line.setData([low, high], [low, high])
-        self.scatter_plot.setTitle(f"MAE {stats.mae:.4g} · RMSE {stats.rmse:.4g}")
+        self.scatter_plot.setTitle(
+            f"MAE {stats.mae:.4g} · RMSE {stats.rmse:.4g}", color=self._text_color()
+        )
         if self.residual_bars is not None:
             self.residual_plot.removeItem(self.residual_bars)
             self.residual_bars = None
