@@ -333,11 +333,14 @@ class _Run:
         if self.dataset is None:
             from engine.datasets import load_dataset
 
-            self.dataset = load_dataset(
-                self.project.get("dataset"),
-                loss=compile_block.get("loss"),
-                validation_split=settings.validation_split,
-            )
+            try:
+                self.dataset = load_dataset(
+                    self.project.get("dataset"),
+                    loss=compile_block.get("loss"),
+                    validation_split=settings.validation_split,
+                )
+            except MemoryError as error:  # the batch size plays no part in loading
+                raise TrainingError(DATA_OUT_OF_MEMORY) from error
         if self.control.stop_requested:
             raise StopRequested
         keras.backend.clear_session()  # also runs the garbage collector
@@ -680,6 +683,11 @@ def make_callbacks(settings: list, workdir: Path, started: datetime) -> list:
 
 
 # --- failures ----------------------------------------------------------------------
+
+DATA_OUT_OF_MEMORY = (
+    "Loading the dataset ran out of memory. Use a smaller file (fewer rows or columns), "
+    "smaller images, or a machine with more memory; the batch size does not change this."
+)
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 

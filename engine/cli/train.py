@@ -156,10 +156,9 @@ def load_data(project: dict, epochs: int | None):
     except LayerLabError:
         raise
     except MemoryError as error:
-        raise DatasetError(
-            "The dataset does not fit in memory.",
-            fix="Use a smaller file or fewer columns, or train on a machine with more memory.",
-        ) from error
+        from engine.training import DATA_OUT_OF_MEMORY
+
+        raise DatasetError(DATA_OUT_OF_MEMORY) from error
     except Exception as error:  # a loader's own failure: still bad input, said plainly
         from engine.training import clean_message
 

@@ -74,3 +74,16 @@ def test_cli_diverging_run_warns_on_stderr_and_in_metrics(tmp_path, capsys):
     assert metrics["warnings"] and metrics["warnings"][0].startswith("The loss diverged")
     recorded = json.loads(path.read_text())["runs"][-1]
     assert recorded["warnings"] == metrics["warnings"]
+
+
+def test_out_of_memory_while_loading_advises_about_the_data(monkeypatch, recorder):
+    import engine.datasets
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(engine.datasets, "load_dataset", exhausted)
+    result = training.run(make_project(), sink=recorder)
+    assert result.status == "failed"
+    assert result.message.startswith("Loading the dataset ran out of memory.")
+    assert "smaller batch size" not in result.message
