@@ -22,9 +22,8 @@ from PySide6.QtWidgets import (
 CHECKED = (QLabel, QPushButton, QCheckBox, QComboBox)
 
 
-def _really_visible(widget: QWidget, dock: QDockWidget) -> bool:
-    """Shown, and not sitting entirely outside a scroll area's viewport (scrolled away
-    vertically is allowed: forms may scroll up and down)."""
+def _really_visible(widget: QWidget) -> bool:
+    """Shown (scrolled away vertically is allowed: forms may scroll up and down)."""
     return widget.isVisible() and widget.width() > 0 and widget.height() > 0
 
 
@@ -39,7 +38,7 @@ def clipped(widget: QWidget) -> str | None:
     name = f"{type(widget).__name__} {widget.objectName()!r}"
     if isinstance(widget, QLabel):
         text = widget.text()
-        if not text or widget.pixmap() is not None and not widget.pixmap().isNull():
+        if not text or (widget.pixmap() is not None and not widget.pixmap().isNull()):
             return None
         room = widget.contentsRect()
         if widget.wordWrap():
@@ -70,7 +69,8 @@ def clipped(widget: QWidget) -> str | None:
             QStyle.ContentsType.CT_ComboBox, option, text, widget
         )
         if widget.width() + 1 < need.width():
-            return f"{name} {widget.currentText()!r}: {widget.width()} px wide, needs {need.width()}"
+            text = widget.currentText()
+            return f"{name} {text!r}: {widget.width()} px wide, needs {need.width()}"
     if widget.width() + 1 < hint.width():
         return f"{name}: {widget.width()} px wide, needs {hint.width()}"
     if widget.height() + 1 < hint.height():
@@ -88,7 +88,7 @@ def dock_problems(window) -> list[str]:
                 problems.append(f"{dock.objectName()}: {area.objectName()!r} scrolls sideways")
         for kind in CHECKED:
             for widget in dock.widget().findChildren(kind):
-                if not _really_visible(widget, dock):
+                if not _really_visible(widget):
                     continue
                 problem = clipped(widget)
                 if problem:
