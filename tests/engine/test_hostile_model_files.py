@@ -128,8 +128,9 @@ def test_a_fifo_named_like_a_model_file_is_refused_without_blocking(tmp_path, su
 
 
 @pytest.mark.timeout(120)
-def test_summary_of_a_fifo_exits_2_with_one_plain_line(tmp_path, capsys):
-    fifo = tmp_path / "x.keras"
+@pytest.mark.parametrize("name", ["x.keras", "x.llproj"])
+def test_summary_of_a_fifo_exits_2_with_one_plain_line(tmp_path, capsys, name):
+    fifo = tmp_path / name
     os.mkfifo(fifo)
     blocked, outcome = run_with_timeout(lambda: main.main(["summary", str(fifo)]))
     if blocked:
@@ -137,7 +138,7 @@ def test_summary_of_a_fifo_exits_2_with_one_plain_line(tmp_path, capsys):
     assert not blocked, "summary blocked on a FIFO"
     assert outcome.get("value") == 2, outcome
     err = capsys.readouterr().err
-    assert err.startswith("layerlab summary: Cannot open x.keras: it is a named pipe (FIFO)")
+    assert err.startswith(f"layerlab summary: Cannot open {name}: it is a named pipe (FIFO)")
     assert err.count("\n") == 1
 
 
