@@ -228,9 +228,10 @@ def _version_on_disk(path: Path) -> int | None:
     return version if _is_int(version) else None
 
 
-def merge_runs(ours: dict, on_disk: dict, *, known_ids: Iterable[str] = ()) -> list[dict]:
+def merge_runs(ours: dict, on_disk: dict | list, *, known_ids: Iterable[str] = ()) -> list[dict]:
     """Our runs plus the runs recorded in ``on_disk`` (the same project as saved on disk,
-    e.g. by a CLI ``train`` while the window had it open) that we do not have, by run id.
+    e.g. by a CLI ``train`` while the window had it open, or its ``runs_on_disk`` list)
+    that we do not have, by run id.
 
     ``known_ids`` are the ids we have seen (in the file as we loaded or last saved it): a
     run we deleted since is one of them and is not brought back. Our runs keep their order
@@ -239,7 +240,7 @@ def merge_runs(ours: dict, on_disk: dict, *, known_ids: Iterable[str] = ()) -> l
     runs = list(_run_list(ours))
     have = {run.get("id") for run in runs if isinstance(run, dict)}
     skip = have | set(known_ids)
-    for run in _run_list(on_disk):
+    for run in on_disk if isinstance(on_disk, list) else _run_list(on_disk):
         if not isinstance(run, dict):
             continue
         run_id = run.get("id")
@@ -248,6 +249,18 @@ def merge_runs(ours: dict, on_disk: dict, *, known_ids: Iterable[str] = ()) -> l
         runs.append(copy.deepcopy(run))
         skip.add(run_id)
     return runs
+
+
+def runs_on_disk(path: str | os.PathLike) -> list[dict]:
+    """The runs recorded in the project file at ``path`` as it is on disk now, read without
+    Keras or validation (for ``merge_runs``); [] when it cannot be read as a project."""
+    try:
+        data = read_json(path, error=ProjectError)
+    except ProjectError:
+        return []
+    if not isinstance(data, dict) or data.get("format") != PROJECT_FORMAT:
+        return []
+    return [run for run in _run_list(data) if isinstance(run, dict)]
 
 
 def run_ids(project: dict) -> set[str]:

@@ -26,6 +26,7 @@ from engine.project import (
     preview_project,
     resources_dir,
     run_ids,
+    runs_on_disk,
     save_project,
     validate_project,
 )
@@ -469,3 +470,17 @@ def test_a_cli_run_survives_the_windows_next_save(tmp_path):
     window_project["runs"] = merge_runs(window_project, load_project(path), known_ids=known)
     save_project(window_project, path)
     assert [r["id"] for r in load_project(path)["runs"]] == ["cli-run"]
+
+
+def test_runs_on_disk_reads_the_runs_without_validating(tmp_path):
+    path = tmp_path / "p.llproj"
+    project = new_project()
+    project["runs"] = [run("a"), 3]
+    project["model"] = {"layers": "not checked here"}
+    write(path, project)
+    assert runs_on_disk(path) == [run("a")]
+    ours = new_project()
+    assert merge_runs(ours, runs_on_disk(path)) == [run("a")]
+    write(path, "[" * 100_000)
+    assert runs_on_disk(path) == []
+    assert runs_on_disk(tmp_path / "missing.llproj") == []
