@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -180,6 +180,7 @@ class DatasetPanel(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setObjectName("datasetScroll")
         outer.addWidget(scroll)
+        self.scroll = scroll
         body = QWidget()
         scroll.setWidget(body)
         layout = QVBoxLayout(body)
@@ -289,6 +290,7 @@ class DatasetPanel(QWidget):
         preview_layout.addWidget(self.samples, 1)
         preview_layout.addStretch(0)
         layout.addWidget(preview, 1)
+        self.preview_box = preview
 
     # ------------------------------------------------------------------ providers
     def set_option_provider(
@@ -478,7 +480,15 @@ class DatasetPanel(QWidget):
         values["description"].setText(description.strip() or "—")
         self._show_samples(list(info.get("samples") or []), info.get("columns"))
         self._set_state("dataset")
+        # In a short dock the preview sits below the fold: bring it into view once laid out.
+        QTimer.singleShot(0, self.reveal_preview)
         self.status_label.setText(f"Loaded: {info.get('title') or self._block_title()}")
+
+    def reveal_preview(self) -> None:
+        """Scroll so that the preview's top is at the top of the panel (as far as it goes)."""
+        bar = self.scroll.verticalScrollBar()
+        top = self.preview_box.mapTo(self.scroll.widget(), self.preview_box.rect().topLeft())
+        bar.setValue(min(bar.maximum(), top.y()))
 
     def _block_title(self) -> str:
         source = self._block.get("source", "")

@@ -197,3 +197,23 @@ def test_preview_states_and_buttons(qtbot, panel):
     # an edit marks the preview as out of date
     edit(qtbot, panel, lambda: panel.form.editor("seed").setValue(1))
     assert "changed" in panel.status_label.text()
+
+
+def test_loaded_preview_scrolls_into_view_in_a_short_panel(qtbot, panel):
+    """Issue 9, defect 7: at 1280x800 the dock is short and the preview sat below the fold,
+    one line of it showing."""
+    panel.set_block({"source": "sample", "name": "iris"})
+    panel.resize(400, 260)
+    panel.show()
+    qtbot.waitExposed(panel)
+    bar = panel.scroll.verticalScrollBar()
+    assert bar.value() == 0 and bar.maximum() > 0
+    rows = [{"kind": "row", "value": {"a": 1.0, "b": 2.0}, "label": "x"}] * 5
+    panel.show_dataset(
+        {"task": "multiclass", "input_shape": (2,), "num_classes": 3, "samples": rows}
+    )
+    qtbot.waitUntil(lambda: bar.value() > 0, timeout=2_000)
+    viewport = panel.scroll.viewport()
+    top = panel.preview_box.mapTo(viewport, panel.preview_box.rect().topLeft()).y()
+    assert -2 <= top <= 2 or bar.value() == bar.maximum()
+    assert panel.status_label.mapTo(viewport, panel.status_label.rect().topLeft()).y() >= 0
