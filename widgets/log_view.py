@@ -34,6 +34,13 @@ class LogView(QPlainTextEdit):
         self.setFont(font)
         self._last_error = ""
 
+    @Slot()
+    def clear(self) -> None:
+        """Forget the shown lines (another project is open), the last error too: a new
+        project's failure with the same message must still be written."""
+        super().clear()
+        self._last_error = ""
+
     @Slot(object)
     def on_event(self, event) -> None:
         """Append LogLines, a line when a run begins and its outcome when it ends."""
