@@ -91,14 +91,20 @@ def load_dataset(
     loss: str | None = None,
     validation_split: float = 0.0,
     progress: Callable[[str, float | None], None] | None = None,
+    cancel=None,
 ) -> Dataset:
     """Load the dataset a block describes; labels follow ``loss``.
 
     The validation part is the source's own (time-series split, a validation/ folder, x_val in
     an .npz) or else the last ``validation_split`` of the training part, as Keras's
     ``validation_split`` would cut it (done here because Keras cannot split a PyDataset).
-    ``progress(message, fraction or None)`` reports downloads and long reads.
+    ``progress(message, fraction or None)`` reports downloads and long reads. ``cancel``: a
+    ``threading.Event``; once set, the load stops at its next progress report with
+    ``engine.datasets.cancel.LoadCancelled``. Running out of memory while reading is a
+    DatasetError that says what to make smaller.
     """
+    from engine.datasets.cancel import cancellable, check
+
     if isinstance(validation_split, bool) or not 0.0 <= float(validation_split) < 1.0:
         raise DatasetError(
             f"The validation split {validation_split!r} must be a fraction from 0 up to (not "
@@ -106,6 +112,35 @@ def load_dataset(
             field="validation_split",
         )
     resolved = resolve_block(block)
-    dataset = _loader(resolved["source"])(resolved, loss, float(validation_split), progress)
+    check(cancel)
+    try:
+        dataset = _loader(resolved["source"])(
+            resolved, loss, float(validation_split), cancellable(progress, cancel)
+        )
+    except MemoryError as error:  # numpy's _ArrayMemoryError too
+        raise _out_of_memory(resolved) from error
+    check(cancel)
     dataset.block = dict(block)
     return dataset
+
+
+_SMALLER = {
+    "csv": "use a file with fewer rows, or fewer feature columns",
+    "timeseries": "use a file with fewer rows or columns, or a shorter window",
+    "image_folder": "use a smaller image_size, grayscale, or fewer images",
+    "text_folder": "use fewer texts, or a smaller max_tokens",
+    "keras": "use a smaller num_words (text sets) or another set",
+    "npz": "use a smaller file (fewer rows)",
+    "sample": "use a smaller set",
+}
+
+
+def _out_of_memory(block: dict) -> DatasetError:
+    source = block.get("source")
+    what = block.get("path") or block.get("name") or "the dataset"
+    return DatasetError(
+        f"There is not enough memory to load {what}: the data is too large for this "
+        "computer's memory (the batch size does not matter here).",
+        field="path" if block.get("path") else None,
+        fix=f"To load it, {_SMALLER.get(source, 'use a smaller dataset')}.",
+    )

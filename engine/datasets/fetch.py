@@ -23,6 +23,7 @@ from pathlib import Path
 from keras.src.backend import config as keras_config
 from keras.src.utils import file_utils
 
+from engine.datasets.cancel import LoadCancelled
 from engine.errors import DatasetError
 
 DOWNLOAD_TIMEOUT_S = 20.0
@@ -72,7 +73,7 @@ def _guard(real_get_file, label: str, progress: Progress | None, fetched: list):
                 path = real_get_file(fname, origin, *args, **kwargs)
             fetched.append(path)
             return path
-        except DatasetError:
+        except (DatasetError, LoadCancelled, MemoryError):
             raise
         except Exception as error:
             raise DatasetError(
@@ -133,7 +134,7 @@ def call_loader(
     module.get_file = _guard(real_get_file, label, progress, [] if fetched is None else fetched)
     try:
         return function(*args, **kwargs)
-    except DatasetError:
+    except (DatasetError, LoadCancelled, MemoryError):
         raise
     except Exception as error:
         raise DatasetError(

@@ -53,9 +53,11 @@ def vectorize(vectorizer, texts: np.ndarray) -> np.ndarray:
     return out.astype("int32") if mode == "int" else out.astype("float32")
 
 
-def _read_texts(paths: list[Path]) -> tuple[np.ndarray, int]:
+def _read_texts(paths: list[Path], progress=None) -> tuple[np.ndarray, int]:
     texts, not_utf8 = [], 0
-    for path in paths:
+    for count, path in enumerate(paths, 1):
+        if progress is not None and count % 500 == 0:
+            progress(f"Reading texts {count:,}/{len(paths):,}", count / len(paths))
         data = path.read_bytes()
         try:
             texts.append(data.decode("utf-8"))
@@ -119,7 +121,7 @@ def load(block: dict, loss, validation_split: float, progress):
     texts: dict[str, np.ndarray] = {}
     not_utf8 = 0
     for part, (paths, _) in files.items():
-        texts[part], bad = _read_texts(paths)
+        texts[part], bad = _read_texts(paths, progress)
         not_utf8 += bad
     indices = part_indices(
         layout,

@@ -66,7 +66,7 @@ class WindowStore(Store):
 def load(block: dict, loss, validation_split: float, progress):
     if progress is not None:
         progress(f"Reading {block['path']}", None)
-    table = read_csv(block["path"], block["delimiter"], block["encoding"])
+    table = read_csv(block["path"], block["delimiter"], block["encoding"], progress=progress)
     target = block["target"]
     if isinstance(target, list):
         if len(target) != 1:
