@@ -257,8 +257,7 @@ def check_regular_file(path: str | os.PathLike) -> Path:
             ) from None
         raise ModelFileError(f"Cannot open {target}: there is no such file.") from None
     except OSError as error:
-        reason = (error.strerror or _one_line(error)).rstrip(".")
-        raise ModelFileError(f"Cannot open {target.name}: {reason}.") from error
+        raise _open_error(target, error) from error
     _refuse_irregular(target, info.st_mode)
     return target
 
@@ -295,16 +294,24 @@ def _read_head(target: Path, count: int = 8) -> bytes:
     try:
         descriptor = os.open(target, flags)
     except OSError as error:
-        reason = (error.strerror or _one_line(error)).rstrip(".")
-        raise ModelFileError(f"Cannot open {target.name}: {reason}.") from error
+        raise _open_error(target, error) from error
     try:
         _refuse_irregular(target, os.fstat(descriptor).st_mode)
         return os.read(descriptor, count)
     except OSError as error:
-        reason = (error.strerror or _one_line(error)).rstrip(".")
-        raise ModelFileError(f"Cannot open {target.name}: {reason}.") from error
+        raise _open_error(target, error) from error
     finally:
         os.close(descriptor)
+
+
+def _open_error(target: Path, error: OSError) -> ModelFileError:
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return ModelFileError(
+            f"Cannot open {target.name}: LayerLab may not read it (permission denied). Check "
+            "the file's permissions."
+        )
+    reason = (error.strerror or _one_line(error)).rstrip(".")
+    return ModelFileError(f"Cannot open {target.name}: {reason}.")
 
 
 @dataclass
