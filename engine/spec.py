@@ -210,9 +210,19 @@ def insert_layer(spec: dict, index: int, layer: str | dict) -> dict:
     out = _copy(spec)
     position = _body_index(out, index, allow_end=True)
     entry = _checked_entry(layer)
-    entry["config"]["name"] = _unique_name(_name(entry) or "layer", _taken_names(out))
+    # A new layer is named from its class, not Keras's process-wide counter, so names in a
+    # project never depend on what was built before (dense, dense_1, … in every document).
+    wanted = _class_base_name(_class(entry)) if isinstance(layer, str) else _name(entry)
+    entry["config"]["name"] = _unique_name(wanted or "layer", _taken_names(out))
     out["layers"].insert(position, entry)
     return out
+
+
+def _class_base_name(class_name: str) -> str:
+    """Keras's own base name for a class (``Conv2D`` → ``conv2d``), without a counter."""
+    from keras.src.utils.naming import to_snake_case
+
+    return to_snake_case(class_name)
 
 
 def remove_layer(spec: dict, index: int) -> dict:

@@ -476,3 +476,18 @@ def test_analyse_compares_the_output_with_the_labels_shape(shape, layers, target
     assert analysis.ok is ok, analysis.error
     if not ok:
         assert analysis.error[0].isupper() and analysis.error.endswith(".")
+
+
+def test_new_layers_are_named_from_their_class_not_kerass_global_counter():
+    """Issue 9, defect 3: a new project's first Dense is ``dense`` however many layers Keras
+    built before in this process (it showed ``dense_9``)."""
+    for _ in range(5):
+        keras.layers.Dense(1)  # advance Keras's process-wide name counter
+    model = S.insert_layer(S.new_spec(), 0, "Dense")
+    model = S.insert_layer(model, 1, "Dense")
+    model = S.insert_layer(model, 2, "Conv2D")
+    assert [entry["config"]["name"] for entry in S.body(model)] == [
+        "dense",
+        "dense_1",
+        "conv2d",
+    ]
