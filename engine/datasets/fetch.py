@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import sys
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,10 +58,22 @@ def _guard(real_get_file, label: str, progress: Progress | None, fetched: list):
         file_hash = kwargs.get("file_hash") or kwargs.get("md5_hash")
         name = fname or os.path.basename(origin or "")
         target = _download_target(name, cache_subdir, extract)
+        # The file a user downloads by hand has the origin's name (cifar-10-python.tar.gz);
+        # Keras looks for it under its own (cifar-10-batches-py-target_archive).
+        placed = target.parent / (_origin_name(origin) or target.name)
+        shown, linked = target, False
+        if not target.exists() and placed != target and placed.is_file():
+            _use_placed_file(placed, target)
+            shown, linked = placed, True
+        elif target.exists() and placed != target and placed.is_file():
+            shown = placed
         if target.exists() and file_hash:
             if not file_utils.validate_file(str(target), file_hash):
+                if linked:  # leave only the user's own file behind
+                    with contextlib.suppress(OSError):
+                        target.unlink()
                 raise DatasetError(
-                    f"The cached file {target} for {label} is damaged or incomplete "
+                    f"The cached file {shown} for {label} is damaged or incomplete "
                     "(its checksum does not match Keras's).",
                     fix=(
                         f"Delete it so it is downloaded again, or replace it with a fresh copy "
@@ -81,11 +95,25 @@ def _guard(real_get_file, label: str, progress: Progress | None, fetched: list):
                 f"({_reason(error)}).",
                 fix=(
                     f"Connect to the internet and try again, or download {origin} yourself and "
-                    f"put it at {target}."
+                    f"put it at {placed}."
                 ),
             ) from error
 
     return guarded_get_file
+
+
+def _origin_name(origin) -> str:
+    """The file name at the end of a download URL ('' when there is none)."""
+    return os.path.basename(urllib.parse.urlsplit(str(origin or "")).path)
+
+
+def _use_placed_file(placed: Path, target: Path) -> None:
+    """Make a hand-placed download visible under the name Keras's ``get_file`` looks for."""
+    with contextlib.suppress(OSError):
+        os.link(placed, target)
+    if not target.exists():
+        with contextlib.suppress(OSError):
+            shutil.copyfile(placed, target)
 
 
 def _reason(error: Exception) -> str:

@@ -102,3 +102,23 @@ def test_loader_module_is_restored_after_an_error(monkeypatch):
     with pytest.raises(DatasetError):
         load_dataset({"source": "keras", "name": "mnist"})
     assert mnist_module.get_file is get_file
+
+
+def test_offline_cifar10_names_the_file_a_user_downloads(keras_home, no_network):
+    with pytest.raises(DatasetError) as caught:
+        load_dataset({"source": "keras", "name": "cifar10"})
+    message = str(caught.value)
+    assert "target_archive" not in message
+    assert f"put it at {keras_home / 'datasets' / 'cifar-10-python.tar.gz'}" in message
+    assert "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz" in message
+
+
+def test_a_hand_placed_cifar10_archive_is_picked_up(keras_home, no_network):
+    placed = keras_home / "datasets" / "cifar-10-python.tar.gz"
+    placed.parent.mkdir(parents=True)
+    placed.write_bytes(b"not the real archive")
+    with pytest.raises(DatasetError, match="damaged or incomplete") as caught:
+        load_dataset({"source": "keras", "name": "cifar10"})
+    assert str(placed) in str(caught.value)  # checked as the file Keras reads
+    assert no_network == []  # and not downloaded over
+    assert sorted(p.name for p in placed.parent.iterdir()) == ["cifar-10-python.tar.gz"]
