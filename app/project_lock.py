@@ -84,15 +84,17 @@ class ProjectLock:
     def message(self) -> str:
         """The question for the user when ``try_lock`` returned False."""
         name = self._path.name if self._path else "The project"
-        if self._holder and self._holder[0]:
-            pid, host, _program = self._holder
-            where = f" (process {pid} on {host})" if host else f" (process {pid})"
-        else:
-            where = ""
         return (
-            f"{name} is open in another LayerLab{where}. Saving here would overwrite the "
-            "changes made there. Open it read-only?"
+            f"{name} is open in another LayerLab{self.where()}. Saving here would overwrite "
+            "the changes made there. Open it read-only?"
         )
+
+    def where(self) -> str:
+        """' (process 1234 on host)' for the holder, or '' when it is not known."""
+        if not self._holder or not self._holder[0]:
+            return ""
+        pid, host, _program = self._holder
+        return f" (process {pid} on {host})" if host else f" (process {pid})"
 
     def unlock(self) -> None:
         """Release the lock (if held) and forget the path."""

@@ -12,6 +12,7 @@ import textwrap
 import time
 from pathlib import Path
 
+from app.project_guard import ProjectGuard
 from app.project_lock import ProjectLock, lock_path
 from app.project_watch import ProjectWatcher
 from app.recovery import RecoveryStore
@@ -212,3 +213,54 @@ def test_window_flow_merges_a_cli_run_instead_of_clobbering_it(qtbot, tmp_path):
     save_project(ours, path)
     watcher.note_saved()
     assert [run["id"] for run in load_project(path)["runs"]] == ["cli"]
+
+
+# --- the guard the file controller holds -------------------------------------------------
+
+
+def test_guard_merges_a_cli_run_before_the_next_save(qtbot, tmp_path):
+    path = tmp_path / "p.llproj"
+    save_project(new_project(), path)
+    guard = ProjectGuard(settle_ms=50)
+    ours = load_project(path)
+    assert guard.open(path, ours)
+    assert guard.prepare_save(path) is None and guard.merged_runs(ours) is None
+    cli = load_project(path)
+    cli["runs"].append({"id": "cli", "name": "Run 1"})
+    with qtbot.waitSignal(guard.changedOnDisk, timeout=5000):
+        save_project(cli, path)
+    ours["runs"] = guard.merged_runs(ours)
+    assert [run["id"] for run in ours["runs"]] == ["cli"]
+    save_project(ours, path)
+    guard.saved(path, ours)
+    assert guard.merged_runs(ours) is None  # our own save is not news
+    ours["runs"] = []  # the user deletes the CLI's run; another CLI run arrives unseen
+    cli = load_project(path)
+    cli["runs"].append({"id": "cli-2", "name": "Run 2"})
+    save_project(cli, path)  # no event loop: found by the check before saving
+    assert [run["id"] for run in guard.merged_runs(ours)] == ["cli-2"]
+    guard.close()
+    assert not lock_path(path).exists()
+
+
+def test_guard_refuses_a_project_open_elsewhere_and_read_only_does_not_save(qapp, tmp_path):
+    path = tmp_path / "p.llproj"
+    save_project(new_project(), path)
+    holder, guard = ProjectGuard(), ProjectGuard()
+    assert holder.open(path, new_project())
+    assert not guard.open(path, new_project())
+    assert guard.message().startswith("p.llproj is open in another LayerLab (process ")
+    guard.open_read_only(path, new_project())
+    assert guard.prepare_save(path).startswith("p.llproj is open read-only")
+    other = tmp_path / "copy.llproj"
+    assert guard.prepare_save(other) is None  # Save As to a free file
+    save_project(new_project(), other)
+    guard.saved(other, new_project())
+    assert guard.path == other and guard.lock.is_locked() and not guard.read_only
+    refusal = holder.prepare_save(other)
+    assert refusal.startswith(
+        f"Cannot save over copy.llproj: it is open in another LayerLab (process {os.getpid()} on "
+    )
+    assert refusal.endswith("). Choose another name.")
+    holder.close()
+    guard.close()
