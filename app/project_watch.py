@@ -3,8 +3,8 @@
 A CLI ``train`` records its run by rewriting the project (an atomic replace: a new file,
 so a new inode); a second LayerLab may save it too. ``ProjectWatcher`` watches the file
 and its folder with a ``QFileSystemWatcher`` (a watch on a replaced file is dropped by the
-system, so the path is added again after every change), waits for a burst of changes to
-settle, and emits ``changedOnDisk(path)`` when the file's identity (inode, size,
+system, so the path is added again after every change), checks a moment after the first
+change of a burst, and emits ``changedOnDisk(path)`` when the file's identity (inode, size,
 modification time) differs from what this window last read or wrote.
 
 Usage (the window)::
@@ -89,8 +89,11 @@ class ProjectWatcher(QObject):
             self._watcher.addPath(name)
 
     def _on_change(self, _changed: str) -> None:
-        if self._path is not None:
-            self._timer.start()  # restarts: wait until the writer is done
+        if self._path is not None and not self._timer.isActive():
+            # Not restarted by later events: a folder busy with other files (a run writing
+            # its weights) must not postpone the check forever. Writers replace the file
+            # atomically, so whatever is there when the timer fires is complete.
+            self._timer.start()
 
     def _check(self) -> bool:
         if self._path is None:

@@ -264,3 +264,20 @@ def test_guard_refuses_a_project_open_elsewhere_and_read_only_does_not_save(qapp
     assert refusal.endswith("). Choose another name.")
     holder.close()
     guard.close()
+
+
+def test_a_busy_folder_does_not_postpone_the_check(qtbot, tmp_path):
+    path = tmp_path / "p.llproj"
+    save_project(new_project(), path)
+    watcher = ProjectWatcher(settle_ms=200)
+    watcher.watch(path)
+    changed: list[Path] = []
+    watcher.changedOnDisk.connect(changed.append)
+    cli = new_project()
+    cli["runs"].append({"id": "cli", "name": "Run 1"})
+    save_project(cli, path)
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline and not changed:  # a run writing files every 50 ms
+        atomic_write_text(tmp_path / "history.csv", "epoch,loss\n")  # new entries
+        qtbot.wait(50)
+    assert changed == [path]
