@@ -36,7 +36,7 @@ class CsvTable:
         if missing:
             available = ", ".join(map(str, self.frame.columns))
             raise DatasetError(
-                f"{self.path} has no column {', '.join(map(repr, missing))}.",
+                f"The file {self.path} has no column {', '.join(map(repr, missing))}.",
                 field=field,
                 fix=f"Its columns are: {available}.",
             )
@@ -71,7 +71,7 @@ def read_csv(
     if not file.exists():
         raise DatasetError(f"The file {file} does not exist.", field=field)
     if file.is_dir():
-        raise DatasetError(f"{file} is a folder, not a CSV file.", field=field)
+        raise DatasetError(f"The path {file} is a folder, not a CSV file.", field=field)
     _refuse_empty(file, field)
     try:
         ascii_lines = "\n".encode(encoding) == b"\n"
@@ -116,8 +116,8 @@ def _pieces(file: Path, encoding: str, progress: Progress, size: int, ascii_line
         except UnicodeDecodeError as error:
             line = lines_before + data[: error.start].count(b"\n") + 1
             raise DatasetError(
-                f"{file} is not {encoding} text: byte 0x{data[error.start]:02x} on line {line} "
-                "cannot be decoded.",
+                f"The file {file} is not {encoding} text: byte 0x{data[error.start]:02x} on "
+                f"line {line} cannot be decoded.",
                 field="encoding",
                 fix="Save the file as UTF-8, or set 'encoding' to the file's encoding "
                 "(e.g. latin-1).",
@@ -165,7 +165,7 @@ def _scan(file, delimiter, encoding, field, progress, size, ascii_lines):
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise DatasetError(
-            f"{file} has more than one column named {', '.join(map(repr, duplicates))}.",
+            f"The file {file} has more than one column named {', '.join(map(repr, duplicates))}.",
             field=field,
             fix="Give every column a different name in the first line.",
         )
@@ -194,7 +194,7 @@ def _scan(file, delimiter, encoding, field, progress, size, ascii_lines):
         count += 1
     if not count:
         raise DatasetError(
-            f"{file} has a header line but no data rows.",
+            f"The file {file} has a header line but no data rows.",
             field=field,
             fix="Add the data rows below the column names.",
         )
@@ -285,10 +285,13 @@ def _parse(file, delimiter, encoding, field, progress, size, names, count) -> pd
                 if progress is not None:
                     progress(label, 0.5 + 0.5 * min(1.0, parsed / count))
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise DatasetError(f"{file} could not be parsed as CSV ({error}).", field=field) from error
+        raise DatasetError(
+            f"The file {file} could not be parsed as CSV ({error}).", field=field
+        ) from error
     if parsed != count:
         raise DatasetError(
-            f"{file} could not be read consistently ({parsed} rows parsed, {count} lines found).",
+            f"The file {file} could not be read consistently ({parsed} rows parsed, {count} "
+            "lines found).",
             field=field,
             fix="Check the file for stray quote characters.",
         )

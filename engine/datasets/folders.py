@@ -38,7 +38,7 @@ def find_layout(path: str, what: str) -> FolderLayout:
         raise DatasetError(f"The folder {root} does not exist.", field="path")
     if not root.is_dir():
         raise DatasetError(
-            f"{root} is a file, not a folder.",
+            f"The path {root} is a file, not a folder.",
             field="path",
             fix=f"Choose the folder that holds one sub-folder of {what} per class.",
         )
@@ -107,7 +107,7 @@ def list_files(
                 continue
             if file.suffix.lower() not in suffixes:
                 raise DatasetError(
-                    f"{file} is not one of the {what} files this folder should hold "
+                    f"The file {file} is not one of the {what} files this folder should hold "
                     f"({', '.join(suffixes)}).",
                     field="path",
                     fix="Move it out of the class folders.",

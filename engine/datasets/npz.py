@@ -32,7 +32,7 @@ def _read(path: Path) -> dict[str, np.ndarray]:
         raise DatasetError(f"The file {path} is empty.", field="path")
     if not zipfile.is_zipfile(path):
         raise DatasetError(
-            f"{path} is not a readable .npz file (it is not a zip archive of arrays).",
+            f"The file {path} is not a readable .npz file (it is not a zip archive of arrays).",
             field="path",
             fix="Save it with numpy.savez or numpy.savez_compressed.",
         )
@@ -42,17 +42,17 @@ def _read(path: Path) -> dict[str, np.ndarray]:
     except ValueError as error:
         if "allow_pickle" in str(error):
             raise DatasetError(
-                f"{path} holds an object array (Python objects, not numbers), which LayerLab "
-                "does not unpickle.",
+                f"The file {path} holds an object array (Python objects, not numbers), which "
+                "LayerLab does not unpickle.",
                 field="path",
                 fix="Save plain numeric arrays (e.g. pad ragged sequences first).",
             ) from error
         raise DatasetError(
-            f"{path} is not a readable .npz file ({error}).", field="path"
+            f"The file {path} is not a readable .npz file ({error}).", field="path"
         ) from error
     except (OSError, zipfile.BadZipFile, EOFError) as error:
         raise DatasetError(
-            f"{path} is not a readable .npz file ({error}).",
+            f"The file {path} is not a readable .npz file ({error}).",
             field="path",
             fix="Save it with numpy.savez or numpy.savez_compressed.",
         ) from error
@@ -107,10 +107,11 @@ def load(block: dict, loss, validation_split: float, progress):
     for _, x_name, y_name in _PAIRS:
         if (x_name in arrays) != (y_name in arrays):
             present, absent = (x_name, y_name) if x_name in arrays else (y_name, x_name)
-            raise DatasetError(f"{path} has {present} but no {absent}.", field="path")
+            raise DatasetError(f"The file {path} has {present} but no {absent}.", field="path")
     if "x_train" not in arrays:
         raise DatasetError(
-            f"{path} has no x_train/y_train arrays (it has: {', '.join(arrays) or 'nothing'}).",
+            f"The file {path} has no x_train/y_train arrays (it has: "
+            f"{', '.join(arrays) or 'nothing'}).",
             field="path",
             fix="Save the arrays with numpy.savez(path, x_train=..., y_train=..., x_test=..., "
             "y_test=...).",
@@ -125,14 +126,16 @@ def load(block: dict, loss, validation_split: float, progress):
                 f"In {path}, {x_name} has {len(x)} rows but {y_name} has {len(y)}.", field="path"
             )
         if x.dtype.kind not in "iubf":
-            raise DatasetError(f"{path}: {x_name} must hold numbers, not {x.dtype}.", field="path")
+            raise DatasetError(
+                f"In the file {path}, {x_name} must hold numbers, not {x.dtype}.", field="path"
+            )
         if x.dtype.kind == "f":
             x = x.astype("float32")
-        check_finite(x, f"{path}: {x_name}")
+        check_finite(x, f"In the file {path}, {x_name}")
         if y.dtype.kind == "f":
-            check_finite(y, f"{path}: {y_name}")
+            check_finite(y, f"In the file {path}, {y_name}")
         if len(x) == 0:
-            raise DatasetError(f"{path}: {x_name} has no rows.", field="path")
+            raise DatasetError(f"In the file {path}, {x_name} has no rows.", field="path")
         xs[part], ys[part] = x, y
     shapes = {x.shape[1:] for x in xs.values()}
     if len(shapes) > 1:

@@ -213,7 +213,7 @@ def load(block: dict, loss, validation_split: float, progress):
         )
     if not features:
         raise DatasetError(
-            f"{table.path} has no columns left to use as features.", field="features"
+            f"The file {table.path} has no columns left to use as features.", field="features"
         )
     test_table = None
     if block["test_path"]:

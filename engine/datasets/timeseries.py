@@ -86,7 +86,9 @@ def load(block: dict, loss, validation_split: float, progress):
         skipped = [c for c in table.frame.columns if c not in features]
     table.require_columns(features, "features")
     if not features:
-        raise DatasetError(f"{table.path} has no numeric columns to use.", field="features")
+        raise DatasetError(
+            f"The file {table.path} has no numeric columns to use.", field="features"
+        )
     columns = {name: numeric_column(table, name).to_numpy() for name in {*features, target}}
     for name in [target, *features]:
         bad = ~np.isfinite(columns[name])
