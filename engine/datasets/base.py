@@ -183,6 +183,18 @@ class Dataset:
     parts: dict[str, Part] = field(default_factory=dict, repr=False)
     describer: Callable[[Any], Sample] | None = field(default=None, repr=False)
     encoder: Callable[[Any], np.ndarray] | None = field(default=None, repr=False)
+    count_unit: str = ""
+
+    def sizes(self) -> dict[str, int]:
+        """Examples per part as ``fit``/``evaluate`` see them (windows for a time series)."""
+        return {name: len(self.parts[name]) if name in self.parts else 0 for name in PART_NAMES}
+
+    def sizes_text(self) -> str:
+        """'384 train · 96 validation · 120 test' (+ the unit, e.g. 'windows'): the one text
+        for these counts, used by the description and meant for every view."""
+        sizes = self.sizes()
+        text = " · ".join(f"{sizes[name]:,} {name}" for name in PART_NAMES)
+        return f"{text} ({self.count_unit})" if self.count_unit else text
 
     def fit_arguments(self, batch_size: int, shuffle: bool, seed: int | None) -> dict:
         """Keyword arguments for ``model.fit``: training data and validation data."""

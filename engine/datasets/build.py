@@ -42,6 +42,7 @@ def assemble(
     encoder: Callable[[Any], np.ndarray] | None = None,
     notes: tuple[str, ...] = (),
     num_classes: int | None = None,
+    count_unit: str = "",
 ) -> Dataset:
     """A Dataset from parts holding canonical labels (see ``labels``); checks, then adapts."""
     if task in ("binary", "multiclass"):
@@ -63,8 +64,7 @@ def assemble(
         for name in ("train", "validation", "test")
     }
     lines = [
-        f"{title}: {sizes['train']:,} train · {sizes['validation']:,} validation · "
-        f"{sizes['test']:,} test.",
+        "",  # the counts: filled in from the Dataset itself below (one source)
         f"Inputs: {input_note}, shape {tuple(input_shape)}, {dtype}.",
     ]
     if task in ("binary", "multiclass") and class_names:
@@ -82,7 +82,7 @@ def assemble(
         )
     lines.append(f"Labels: {_encoding_note(encoding)}.")
     lines.extend(notes)
-    return Dataset(
+    dataset = Dataset(
         block=dict(block),
         input_shape=tuple(int(d) for d in input_shape),
         dtype=dtype,
@@ -100,7 +100,11 @@ def assemble(
         parts=adapted,
         describer=describer,
         encoder=encoder,
+        count_unit=count_unit,
     )
+    lines[0] = f"{title}: {dataset.sizes_text()}."
+    dataset.description = "\n".join(lines)
+    return dataset
 
 
 def _encoding_note(encoding: str) -> str:

@@ -189,6 +189,7 @@ def load(block: dict, loss, validation_split: float, progress):
     return assemble(
         block,
         title=f"{table.path.name} (time series)",
+        count_unit=f"windows from {n_train:,} / {n_val:,} / {n - n_train - n_val:,} rows",
         task="regression",
         parts=parts,
         loss=loss,
