@@ -117,6 +117,7 @@ def run_app(argv: list[str]) -> int:
     window.show()
     shown = time.perf_counter() - LAUNCH_TIME
     window.launch_seconds = shown
+    window.launch_clock = LAUNCH_TIME
     probe = None
     if args.quit_after_ready:
         probe = EventLoopProbe(window)

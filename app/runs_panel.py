@@ -175,6 +175,16 @@ class RunsPanel(QWidget):
         self._refresh_base_combo()
         self._refresh_table()
 
+    def reset(self) -> None:
+        """Another project is open: drop evaluations, the loaded model and the comparison
+        base of the previous one (``set_project`` follows with the new runs)."""
+        self._cancel.set()
+        self._queued = None
+        self._evaluations = {}
+        self._loaded = None
+        self._base = PREVIOUS_RUN
+        self.evaluation.clear()
+
     def set_curves_widget(self, curves) -> None:
         """The ``LiveCurves`` whose plots the PNG / SVG exports write."""
         self.curves = curves
@@ -221,7 +231,7 @@ class RunsPanel(QWidget):
     def _update_buttons(self) -> None:
         selected = self.selected_runs()
         one = len(selected) == 1
-        trained = one and bool(selected[0].get("weights"))
+        trained = one and bool(selected[0].get("weights")) and selected[0].get("status") != "failed"
         self.evaluate_button.setEnabled(trained)
         self.restore_button.setEnabled(one)
         self.rerun_button.setEnabled(one)

@@ -51,11 +51,19 @@ def test_imdb_mlp_by_keyboard_break_undo_save_reopen(qtbot, make_window, tmp_pat
 
     stack.setFocus()
     stack.setCurrentIndex(window.stack_model.index(0))
+    # The new project's dataset (sample digits) fixes the input: a contradicting shape
+    # typed into the input row is refused with a message, and the row keeps (64,).
     shape_line = window.property_editor.input_editor.line
     shape_line.setFocus()
+    shape_line.selectAll()
     qtbot.keyClicks(shape_line, "10000")
     qtbot.keyClick(shape_line, Qt.Key.Key_Return)
+    assert window.document.input_shape() == (64,)
+    assert "(64,)" in window.statusBar().currentMessage()
+    # Choosing IMDB (multi-hot, 10,000 words) sets the input at once, without a preview.
+    window.document.set_dataset({"source": "keras", "name": "imdb"})
     assert window.document.input_shape() == (10000,)
+    assert window.stack_model.rows()[0].title == "Input (10000,)"
 
     for units, activation in ((16, "relu"), (16, "relu"), (1, "sigmoid")):
         _add_from_palette(qtbot, window, "Dense")

@@ -8,7 +8,9 @@ from PySide6.QtWidgets import QPushButton
 def test_preview_sets_the_input_row_and_suggest_fixes_the_head(qtbot, window):
     document = window.document
     document.set_input_shape(None)
-    assert window.stack_model.rows()[0].title.startswith("Input · shape comes from the dataset")
+    # Without a preview, the dataset's metadata already gives the input (issue 9, defect 2).
+    assert window.stack_model.rows()[0].title == "Input (64,)"
+    assert "4,810" in window.stack_view.totalsLabel.text()
     failures = []
     window.dataset_controller.failed.connect(failures.append)
     preview = window.dataset_panel.findChild(QPushButton, "loadPreviewButton")

@@ -59,13 +59,46 @@ def test_closing_with_unsaved_changes_asks(qtbot, window, monkeypatch):
 
         return question
 
+    import app.file_controller as files
+
     window.document.insert_layer(0, "Dense")
-    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Cancel))
+    monkeypatch.setattr(files, "ask_unsaved_changes", answer(QMessageBox.StandardButton.Cancel))
     assert not window.close()
-    assert window.isVisible() and asked == ["Unsaved changes"]
-    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Discard))
+    assert window.isVisible() and asked == [window.files.display_name()]
+    monkeypatch.setattr(files, "ask_unsaved_changes", answer(QMessageBox.StandardButton.Discard))
     assert window.close()
     assert len(asked) == 2
+
+
+def test_unsaved_changes_dialog_answers_alt_d_with_discard(qtbot):
+    """Issue 9, defect 8: the dialog's Discard is reachable by Alt+D (and Save by Alt+S)."""
+    import shiboken6
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from app.file_controller import ask_unsaved_changes
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    seen = []
+
+    def press(key):
+        box = QApplication.activeModalWidget()
+        if box is None:  # not shown yet
+            QTimer.singleShot(20, lambda: press(key))
+            return
+        seen.append(box.objectName())
+        box.activateWindow()
+        QApplication.processEvents()
+        qtbot.keyClick(QApplication.focusWidget() or box, key, Qt.KeyboardModifier.AltModifier)
+        # A key that does nothing must fail the test, not hang it.
+        QTimer.singleShot(2000, lambda: shiboken6.isValid(box) and box.isVisible() and box.done(0))
+
+    QTimer.singleShot(0, lambda: press(Qt.Key.Key_D))
+    assert ask_unsaved_changes(parent, "x.llproj") == QMessageBox.StandardButton.Discard
+    QTimer.singleShot(0, lambda: press(Qt.Key.Key_S))
+    assert ask_unsaved_changes(parent, "x.llproj") == QMessageBox.StandardButton.Save
+    assert seen == ["unsavedChangesDialog", "unsavedChangesDialog"]
 
 
 def test_autosave_is_offered_at_next_start(qtbot, make_window, monkeypatch):

@@ -1,15 +1,33 @@
-"""The open project, its undo stack, and the glue from spec edits to stack rows.
+"""The open document: the project, the dataset's input signature, the undo stack.
 
-``ProjectDocument`` owns the project dict (the one source of truth), a ``QUndoStack`` and
-the latest shape analysis. Every edit goes through ``edit`` as a ``ProjectEdit`` command;
-commands call back ``apply_sections``, which emits ``changed(sections)`` so that views
-refresh. Model edits use ``engine.spec`` (imported lazily: it needs Keras, which loads in
-the background); until ``set_catalog`` is called, layer edits are refused and rows show
-class names only.
+``ProjectDocument`` is the window's one source of truth. It owns the project dict, a
+``QUndoStack``, the dataset's *input signature* (the sample shape the dataset gives the
+model) and the latest shape analysis. Views keep no copies: they redraw from the document
+when it notifies them.
+
+Notifications:
+
+- ``reset()`` — another project was put in place (New, Open, a template, a model file, a
+  recovery). Every view that shows something of the previous document clears itself on
+  this one signal; ``changed`` with every section follows.
+- ``changed(sections)`` — a frozenset of section names (``model``, ``dataset``, ``compile``,
+  ``fit``, ``runs``) whose content changed, plus ``signature`` when the dataset's input
+  signature changed (the stack's shapes and counts then change too). A dataset change
+  re-probes the input signature at once (``engine.datasets.probe``: header columns, options,
+  known shapes; no loading), so the stack's input row and parameter counts follow the
+  dataset without a preview.
+
+The input signature wins over the model's own ``InputLayer``, exactly as in training
+(``engine.training`` builds the model with the dataset's shape), so the counts on screen are
+the counts that will train. Every edit goes through ``edit`` as a ``ProjectEdit`` command;
+commands call back ``apply_sections``. Model edits use ``engine.spec`` (imported lazily: it
+needs Keras, which loads in the background); until ``set_catalog`` is called, layer edits are
+refused and rows show class names only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from collections.abc import Hashable
@@ -20,22 +38,15 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from app.commands import ProjectEdit
+from app.stack_rows import format_shape, stack_rows
 from engine.errors import LayerLabError
-from widgets.stack_model import INPUT_KEY, StackRow
-
-
-def format_shape(shape: Any) -> str:
-    if shape is None:
-        return ""
-    if isinstance(shape, list) and shape and isinstance(shape[0], list | tuple):
-        return ", ".join(format_shape(item) for item in shape)
-    items = ["None" if item is None else str(item) for item in shape]
-    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+from widgets.stack_model import StackRow
 
 
 class ProjectDocument(QObject):
     """The project being edited. ``changed`` carries the set of section names that changed."""
 
+    reset = Signal()
     changed = Signal(object)
     selectRequested = Signal(int)
     problem = Signal(str)
@@ -51,7 +62,10 @@ class ProjectDocument(QObject):
         self.undo_stack.setUndoLimit(500)
         self.analysis: Any = None
         self.analysis_ms = 0.0
-        self.dataset_input_shape: tuple | None = None
+        self.input_signature: tuple | None = None
+        self.target_shape: tuple | None = None  # one example's label shape, when known
+        self._probed_target: tuple | None = None
+        self.signature_note = ""  # where the signature came from, or why it is unknown
         self.generation = 0  # increases each time another project is opened
         self._catalog: Any = None
         self._spec: Any = None
@@ -63,8 +77,9 @@ class ProjectDocument(QObject):
 
         self._catalog = catalog_module
         self._spec = spec
+        self._probe_signature()
         self._analyse()
-        self.changed.emit(frozenset({"model"}))
+        self.changed.emit(frozenset({"model", "signature"}))
 
     @property
     def ready(self) -> bool:
@@ -77,30 +92,49 @@ class ProjectDocument(QObject):
         self.generation += 1
         self.undo_stack.clear()
         self.undo_stack.setClean()
+        self._probe_signature()
         self._analyse()
+        self.reset.emit()
         self.pathChanged.emit(self.path)
-        self.changed.emit(frozenset({"model", "dataset", "compile", "fit", "runs"}))
+        self.changed.emit(frozenset({"model", "signature", "dataset", "compile", "fit", "runs"}))
 
     def set_path(self, path: Path) -> None:
         self.path = Path(path)
         self.pathChanged.emit(self.path)
 
-    def set_dataset_input_shape(self, shape: tuple | None) -> None:
-        """The loaded dataset's sample shape (without batch); the input row follows it."""
-        shape = tuple(shape) if shape is not None else None
-        if shape == self.dataset_input_shape:
+    @property
+    def dataset_input_shape(self) -> tuple | None:
+        """The dataset's sample shape (without batch), or None while it is unknown."""
+        return self.input_signature
+
+    def set_dataset_input_shape(self, shape: tuple | None, block: dict | None = None) -> None:
+        """A loaded dataset's sample shape (without batch); the input row follows it.
+
+        ``block`` is the dataset block it was loaded from: a result for a block that is no
+        longer the project's (the user changed the dataset meanwhile) is ignored."""
+        if block is not None and block != self.project.get("dataset"):
             return
-        self.dataset_input_shape = shape
+        shape = tuple(shape) if shape is not None else None
+        if shape == self.input_signature:
+            return
+        self.input_signature = shape
+        self.signature_note = "from the loaded dataset"
         self._analyse()
-        self.changed.emit(frozenset({"model"}))
+        self.changed.emit(frozenset({"signature"}))
 
     # Commands ----------------------------------------------------------------------
     def apply_sections(self, sections: dict[str, Any], select: int | None) -> None:
         """Called by undo commands: put ``sections`` into the project."""
         self.project.update(sections)
-        if "model" in sections:
+        changed = set(sections)
+        if "dataset" in sections:
+            before = self.input_signature
+            self._probe_signature()
+            if self.input_signature != before:
+                changed.add("signature")
+        if {"model", "signature"} & changed:
             self._analyse()
-        self.changed.emit(frozenset(sections))
+        self.changed.emit(frozenset(changed))
         if select is not None:
             self.selectRequested.emit(select)
 
@@ -200,6 +234,17 @@ class ProjectDocument(QObject):
         )
 
     def set_input_shape(self, shape: list | None, text: str = "Set input shape") -> bool:
+        """Fix the model's input shape. Refused when the dataset's signature is known and
+        differs: training feeds the dataset's samples, so the model's input follows them."""
+        known = self.input_signature
+        if shape is not None and known is not None and tuple(shape) != known:
+            self.problem.emit(
+                f"The dataset gives samples of shape {format_shape(known)}, so the model's input "
+                f"is {format_shape(known)}, not {format_shape(tuple(shape))}. Choose another "
+                "dataset (or its options) to change the input."
+            )
+            self.changed.emit(frozenset({"model"}))  # the editor shows the real shape again
+            return False
         return self._model_edit(
             text,
             lambda model: self._spec.set_input_shape(model, shape),
@@ -208,21 +253,15 @@ class ProjectDocument(QObject):
         )
 
     def suggest_head(self, suggestion: Any) -> bool:
-        """Apply a ``HeadSuggestion``: input shape, output layer (replacing a last Dense or
-        appended), loss and metrics, as one undo step."""
+        """Apply a ``HeadSuggestion``: input shape, a layer that reduces a sequence or image
+        axis when needed, the output layer (replacing a last Dense or appended), loss and
+        metrics, as one undo step."""
         if not self.ready:
             return False
-        spec = self._spec
+        from engine.datasets.head import apply_head
+
         try:
-            model = spec.set_input_shape(self.project["model"], list(suggestion.input_shape))
-            count = len(spec.body(model))
-            last = spec.body(model)[-1] if count else None
-            if last is not None and last.get("class_name") == "Dense":
-                model = spec.replace_layer(model, count - 1, suggestion.output_layer)
-                position = count - 1
-            else:
-                model = spec.insert_layer(model, count, suggestion.output_layer)
-                position = count
+            model, position = apply_head(self.project["model"], suggestion)
         except LayerLabError as error:
             self.problem.emit(str(error))
             return False
@@ -244,7 +283,17 @@ class ProjectDocument(QObject):
 
     # Other sections --------------------------------------------------------------------
     def set_dataset(self, block: dict) -> None:
-        self.edit("Change dataset", {"dataset": copy.deepcopy(block)}, merge_key=None)
+        """Change the dataset; a model that fixes its own input shape follows the new
+        dataset's signature in the same undo step (when the signature is known)."""
+        if block == self.project.get("dataset"):
+            return
+        after: dict[str, Any] = {"dataset": copy.deepcopy(block)}
+        shape = self._probe(block)
+        model = self.project.get("model")
+        if self.ready and shape is not None and self.spec_input_shape() not in (None, shape):
+            with contextlib.suppress(LayerLabError):
+                after["model"] = self._spec.set_input_shape(model, list(shape))
+        self.edit("Change dataset", after, merge_key=None)
 
     def set_training(self, compile_block: dict, fit_block: dict) -> None:
         """Replace the compile and fit blocks; successive edits of the same settings (a
@@ -272,45 +321,7 @@ class ProjectDocument(QObject):
     # Display ----------------------------------------------------------------------------
     def stack_rows(self) -> list[StackRow]:
         """The input row and one row per body layer, from the latest analysis."""
-        body = self._body()
-        analysis = self.analysis
-        by_index = {}
-        if analysis is not None:
-            by_index = {layer.index: layer for layer in analysis.layers}
-        rows = [self._input_row()]
-        error_index = getattr(analysis, "error_index", None) if analysis is not None else None
-        for index, entry in enumerate(body):
-            class_name = entry.get("class_name", "?")
-            config = entry.get("config", {})
-            key = str(config.get("name") or f"{class_name}#{index}")
-            title = class_name
-            category = ""
-            if self._catalog is not None:
-                title = self._catalog.describe_layer(entry)
-                try:
-                    category = self._catalog.layer_info(class_name).category
-                except LayerLabError:
-                    category = ""
-            layer = by_index.get(index)
-            error = getattr(layer, "error", None) if layer is not None else None
-            if error is None and error_index == index and analysis is not None:
-                error = analysis.error
-            shape = format_shape(layer.output_shape) if layer is not None else ""
-            params = layer.params if layer is not None and not error else None
-            tooltip = self._tooltip(entry, title, error)
-            rows.append(
-                StackRow(
-                    key=key,
-                    class_name=class_name,
-                    title=title,
-                    category=category,
-                    output_shape=shape if not error else "",
-                    params=params,
-                    error=error,
-                    tooltip=tooltip,
-                )
-            )
-        return rows
+        return stack_rows(self)
 
     def stack_error(self) -> str | None:
         analysis = self.analysis
@@ -332,14 +343,22 @@ class ProjectDocument(QObject):
         return tuple(shape) if shape is not None else None
 
     def input_shape(self) -> tuple | None:
-        """The stack's input shape: the spec's InputLayer, else the dataset's."""
-        if self._spec is not None:
-            shape = self._spec.input_shape(self.project["model"])
-            if shape is not None:
-                return tuple(shape)
-        return self.dataset_input_shape
+        """The shape the model trains with: the dataset's signature when it is known (as in
+        ``engine.training``), else the model's own InputLayer."""
+        if self.input_signature is not None:
+            return self.input_signature
+        return self.spec_input_shape()
 
     # Internals ---------------------------------------------------------------------------
+    @property
+    def catalog(self) -> Any:
+        """``engine.catalog`` once Keras is loaded, else None."""
+        return self._catalog
+
+    def body(self) -> list[dict]:
+        """The model's layers without the InputLayer."""
+        return self._body()
+
     def _body(self) -> list[dict]:
         layers = self.project.get("model", {}).get("layers", [])
         if layers and layers[0].get("class_name") == "InputLayer":
@@ -350,61 +369,39 @@ class ProjectDocument(QObject):
         body = self._body()
         return body[index].get("class_name", "layer") if 0 <= index < len(body) else "layer"
 
-    def _raw_input_shape(self) -> tuple | None:
-        """The InputLayer's shape read from the dict itself (before Keras is loaded)."""
-        layers = self.project.get("model", {}).get("layers", [])
-        if not layers or layers[0].get("class_name") != "InputLayer":
-            return None
-        shape = layers[0].get("config", {}).get("batch_shape")
-        return tuple(shape[1:]) if isinstance(shape, list) and len(shape) > 1 else None
-
-    def _input_row(self) -> StackRow:
-        if self._spec is not None:
-            spec_shape = self._spec.input_shape(self.project["model"])
-        else:
-            spec_shape = self._raw_input_shape()
-        if spec_shape is not None:
-            shape, source = tuple(spec_shape), "set in the model"
-        elif self.dataset_input_shape is not None:
-            shape, source = self.dataset_input_shape, "from the dataset"
-        else:
-            shape, source = None, ""
-        if shape is None:
-            title = "Input · shape comes from the dataset"
-            tooltip = "The input shape is taken from the dataset once it is loaded."
-            output = ""
-        else:
-            title = f"Input {format_shape(shape)}"
-            tooltip = f"Input shape {format_shape(shape)}, {source}."
-            output = format_shape((None, *shape))
-        return StackRow(
-            key=INPUT_KEY,
-            class_name="InputLayer",
-            title=title,
-            category="Input",
-            output_shape=output,
-            params=None,
-            tooltip=tooltip,
-            is_input=True,
-        )
-
-    def _tooltip(self, entry: dict, title: str, error: str | None) -> str:
-        name = entry.get("config", {}).get("name", "")
-        if error:
-            return f"<b>{title}</b> ({name})<br><span style='color:#c81e2d'>{error}</span>"
-        return f"<b>{title}</b> ({name})"
-
     def _analyse(self) -> None:
         if self._spec is None:
             self.analysis = None
             return
         started = time.perf_counter()
-        shape = None
-        if self._spec.input_shape(self.project["model"]) is None:
-            shape = self.dataset_input_shape
+        shape = self.input_signature  # None: the model's own InputLayer, as in training
         try:
-            self.analysis = self._spec.analyse(self.project["model"], input_shape=shape)
+            self.analysis = self._spec.analyse(
+                self.project["model"], input_shape=shape, target_shape=self.target_shape
+            )
         except LayerLabError as error:
             self.analysis = None
             self.problem.emit(str(error))
         self.analysis_ms = (time.perf_counter() - started) * 1000
+
+    def _probe_signature(self) -> None:
+        """Read the dataset's input signature from its metadata (no loading; needs Keras's
+        import to be done because ``engine.datasets`` imports it)."""
+        if self._spec is None:
+            self.input_signature, self.signature_note, self.target_shape = None, "", None
+            return
+        self.input_signature = self._probe(self.project.get("dataset"))
+        self.target_shape = self._probed_target if self.input_signature is not None else None
+
+    def _probe(self, block: Any) -> tuple | None:
+        """The input shape ``block`` gives (None when unknown; ``signature_note`` says why)."""
+        if self._spec is None:
+            return None
+        from engine.datasets.probe import input_signature
+
+        validation_split = (self.project.get("fit") or {}).get("validation_split") or 0.0
+        probe = input_signature(copy.deepcopy(block or {}), validation_split)
+        shape = probe.input_shape
+        self._probed_target = probe.target_shape
+        self.signature_note = probe.reason or ("" if shape is None else "from the dataset")
+        return tuple(shape) if shape is not None else None

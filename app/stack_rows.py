@@ -1,0 +1,116 @@
+"""Rows of the stack view, derived from a ``ProjectDocument`` and its latest analysis.
+
+``stack_rows(document)`` gives the input row (the shape the model trains with: the
+dataset's signature when known, else the model's own InputLayer) and one ``StackRow`` per
+body layer with its output shape, parameter count or error. Nothing here is stored: the
+window calls it after each document change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.errors import LayerLabError
+from widgets.stack_model import INPUT_KEY, StackRow
+
+
+def format_shape(shape: Any) -> str:
+    if shape is None:
+        return ""
+    if isinstance(shape, list) and shape and isinstance(shape[0], list | tuple):
+        return ", ".join(format_shape(item) for item in shape)
+    items = ["None" if item is None else str(item) for item in shape]
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def stack_rows(document: Any) -> list[StackRow]:
+    """The input row and one row per body layer, from the latest analysis."""
+    body = document.body()
+    analysis = document.analysis
+    by_index = {}
+    if analysis is not None:
+        by_index = {layer.index: layer for layer in analysis.layers}
+    rows = [_input_row(document)]
+    error_index = getattr(analysis, "error_index", None) if analysis is not None else None
+    for index, entry in enumerate(body):
+        class_name = entry.get("class_name", "?")
+        config = entry.get("config", {})
+        key = str(config.get("name") or f"{class_name}#{index}")
+        title = class_name
+        category = ""
+        if document.catalog is not None:
+            title = document.catalog.describe_layer(entry)
+            try:
+                category = document.catalog.layer_info(class_name).category
+            except LayerLabError:
+                category = ""
+        layer = by_index.get(index)
+        error = getattr(layer, "error", None) if layer is not None else None
+        if error is None and error_index == index and analysis is not None:
+            error = analysis.error
+        shape = format_shape(layer.output_shape) if layer is not None else ""
+        params = layer.params if layer is not None and not error else None
+        tooltip = _tooltip(entry, title, error)
+        rows.append(
+            StackRow(
+                key=key,
+                class_name=class_name,
+                title=title,
+                category=category,
+                output_shape=shape if not error else "",
+                params=params,
+                error=error,
+                tooltip=tooltip,
+            )
+        )
+    return rows
+
+
+def _raw_input_shape(document: Any) -> tuple | None:
+    """The InputLayer's shape read from the dict itself (before Keras is loaded)."""
+    layers = document.project.get("model", {}).get("layers", [])
+    if not layers or layers[0].get("class_name") != "InputLayer":
+        return None
+    shape = layers[0].get("config", {}).get("batch_shape")
+    return tuple(shape[1:]) if isinstance(shape, list) and len(shape) > 1 else None
+
+
+def _input_row(document: Any) -> StackRow:
+    spec_shape = document.spec_input_shape() if document.ready else _raw_input_shape(document)
+    spec_shape = tuple(spec_shape) if spec_shape is not None else None
+    if document.input_signature is not None:
+        shape, source = document.input_signature, "from the dataset"
+        if spec_shape is not None and spec_shape != shape:
+            source += (
+                f"; the model's own input {format_shape(spec_shape)} is replaced by it "
+                "when training"
+            )
+    elif spec_shape is not None:
+        shape, source = spec_shape, "set in the model"
+    else:
+        shape, source = None, ""
+    if shape is None:
+        title = "Input · shape comes from the dataset"
+        tooltip = "The input shape is taken from the dataset once it is loaded."
+        output = ""
+    else:
+        title = f"Input {format_shape(shape)}"
+        tooltip = f"Input shape {format_shape(shape)}, {source}."
+        output = format_shape((None, *shape))
+    return StackRow(
+        key=INPUT_KEY,
+        class_name="InputLayer",
+        title=title,
+        category="Input",
+        output_shape=output,
+        params=None,
+        tooltip=tooltip,
+        is_input=True,
+    )
+
+
+def _tooltip(entry: dict, title: str, error: str | None) -> str:
+    name = entry.get("config", {}).get("name", "")
+    if error:
+        return f"<b>{title}</b> ({name})<br><span style='color:#c81e2d'>{error}</span>"
+    return f"<b>{title}</b> ({name})"
