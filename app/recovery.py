@@ -96,7 +96,12 @@ class RecoveryStore:
             entries = list(os.scandir(self.folder))
         except OSError:
             return []
+        names = {entry.name for entry in entries}
         for entry in entries:
+            if entry.name.endswith(".lock") and entry.name[: -len(".lock")] not in names:
+                if entry.name not in (LEGACY_LOCK, f"{self.instance}.lock"):
+                    _held(Path(entry.path))  # a stale lock without a slot: taken and removed
+                continue
             if entry.name == self.instance or not entry.is_dir(follow_symlinks=False):
                 continue
             project = Path(entry.path) / PROJECT_NAME

@@ -281,3 +281,19 @@ def test_a_busy_folder_does_not_postpone_the_check(qtbot, tmp_path):
         atomic_write_text(tmp_path / "history.csv", "epoch,loss\n")  # new entries
         qtbot.wait(50)
     assert changed == [path]
+
+
+def test_lock_files_left_by_a_killed_instance_without_work_are_removed(qapp, tmp_path):
+    other = start_helper(
+        f"""
+        from PySide6.QtCore import QLockFile
+        lock = QLockFile({str(tmp_path / "999-dead.lock")!r})
+        lock.setStaleLockTime(0)
+        assert lock.tryLock(0)
+        """
+    )
+    assert not RecoveryStore(tmp_path).exists()
+    assert (tmp_path / "999-dead.lock").exists()  # its owner is alive
+    kill_hard(other)
+    assert not RecoveryStore(tmp_path).exists()
+    assert sorted(os.listdir(tmp_path)) == []
