@@ -112,12 +112,21 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ start-up
     def start(self, path: str | Path | None = None) -> None:
-        """Open ``path`` (or recovered work, the last file, or the demo) and load Keras."""
-        self.files.open_first(path)
+        """Open ``path`` (or recovered work, the last file, or the demo) and load Keras.
+        Train is disabled first: the recovery question may be asked before Keras loads."""
+        self.training.set_train_enabled(False)
+        self.loader.cached.connect(self._on_catalog_cached)
         self.loader.ready.connect(self._on_keras_ready)
         self.loader.failed.connect(self._on_keras_failed)
-        self.training.set_train_enabled(False)
+        self.files.open_first(path)
         QTimer.singleShot(0, self.loader.start)
+
+    def _on_catalog_cached(self, result: LoadedCatalog) -> None:
+        """The catalog read from disk before Keras loaded: the palette fills at once; layer
+        edits, shapes and Train still wait for ``_on_keras_ready``."""
+        if self.catalog is None:
+            offered = {name: info for name, info in result.layers.items() if name != "InputLayer"}
+            self.palette.set_catalog(offered, result.categories, category_icon)
 
     def _on_keras_ready(self, result: LoadedCatalog) -> None:
         from engine import catalog as catalog_module

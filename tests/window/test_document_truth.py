@@ -224,3 +224,44 @@ def test_stale_preview_result_does_not_set_the_input(qtbot, window):
     qtbot.wait(100)
     assert document.input_shape() == (4,)
     assert window.stack_model.rows()[0].title == "Input (4,)"
+
+
+def test_a_run_that_never_trained_a_batch_is_logged_not_recorded(qtbot, window):
+    """Defect 9: a run failing before its first batch (data missing offline) is not a run:
+    the log says why; the project is neither given a run nor marked modified; Export stays
+    off for a failed run."""
+    from engine.training import RunResult
+
+    window.document.undo_stack.setClean()
+    window.training._run_generation = window.document.generation
+    failed = RunResult(
+        status="failed",
+        message="The dataset mnist is not on this machine.",
+        epochs_completed=0,
+        seconds=0.1,
+        started_at="2026-12-01T00:00:00",
+        model=object(),
+    )
+    monkeypatched = []
+    window.training._show_failure = monkeypatched.append
+    window.controller.finished.emit(failed)
+    qtbot.wait(50)
+    assert window.document.project["runs"] == []
+    assert not window.isWindowModified()
+    assert not window.export_action.isEnabled()
+    assert "not recorded" in window.log_view.lines()[-1]
+    assert monkeypatched == ["The dataset mnist is not on this machine."]
+
+
+def test_train_is_disabled_while_the_recovery_question_is_asked(qtbot, make_window, monkeypatch):
+    """Defect 9: Train looked enabled behind the recovery dialog while Keras was loading."""
+    states = []
+
+    def question(parent, *args, **kwargs):
+        states.append(parent.train_button().isEnabled())
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    monkeypatch.setattr("app.recovery.RecoveryStore.exists", lambda self: True, raising=False)
+    make_window()
+    assert states == [False]
