@@ -1,12 +1,32 @@
 """Import TensorFlow/Keras and build the layer catalog on a background thread.
 
-The window appears first; ``KerasLoader.start()`` then imports Keras (5 s or more on a
-small machine) on a ``QThread`` and emits ``ready(LoadedCatalog)`` or ``failed(str)``
-in the GUI thread. Connect them to bound methods of GUI-thread objects (FIELD-NOTES).
+The window appears first; ``KerasLoader.start()`` then emits ``cached(LoadedCatalog)`` at
+once when ``engine.catalog_cache`` holds the catalog of the installed Keras (read from disk
+in milliseconds, without importing Keras: the palette can fill before TensorFlow is loaded),
+imports Keras (5 s or more on a small machine) on a ``QThread`` and emits
+``ready(LoadedCatalog)`` or ``failed(str)`` in the GUI thread. Connect them to bound methods
+of GUI-thread objects (FIELD-NOTES). The real load rewrites the cache when it differs.
+
+Keeping the window responsive while Keras loads (the import runs on another thread, but
+holds the GIL, so the GUI thread's Python slots wait for it):
+
+- the cyclic garbage collector is off during the import and everything the import created
+  is then frozen (``gc.freeze``): TensorFlow's import otherwise triggers full collections
+  over hundreds of thousands of objects, 100-400 ms each, all holding the GIL;
+- the native libraries the previous import loaded (remembered in the cache) are loaded
+  first with ``dlopen`` called through ctypes, which releases the GIL: loading
+  TensorFlow's 1.2 GB of shared objects and running their static initialisers otherwise
+  happens inside ``import`` with the GIL held (0.6-0.7 s here).
+
+What remains is ``ml_dtypes``' module initialisation (registering its numpy ufunc loops,
+~0.7 s in C with the GIL held), which no import order avoids.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,24 +45,119 @@ class LoadedCatalog:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def load_catalog() -> LoadedCatalog:
-    """Import Keras quietly, then read the catalog (blocking; call it off the GUI thread)."""
+def load_catalog(libraries: list[str] | tuple[str, ...] = ()) -> LoadedCatalog:
+    """Import Keras quietly, then read the catalog (blocking; call it off the GUI thread).
+
+    ``libraries``: native libraries to load first without holding the GIL (see the module
+    docstring); the result's ``extra["libraries"]`` lists those this import loaded.
+    """
     started = time.perf_counter()
-    from engine.quiet import import_keras
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        preload_libraries(libraries)
+        before = set(sys.modules)
+        from engine.quiet import import_keras
 
-    import_keras()
-    from engine import catalog as catalog_module
+        import_keras()
+        from engine import catalog as catalog_module
 
-    layers = catalog_module.catalog()
-    categories = list(catalog_module.categories())
-    training = training_choices()
+        layers = catalog_module.catalog()
+        categories = list(catalog_module.categories())
+        training = training_choices()
+        loaded = extension_files(name for name in sys.modules if name not in before)
+    finally:
+        if collecting:
+            gc.freeze()  # what the import made lives as long as the process: never rescan it
+            gc.enable()
     return LoadedCatalog(
         layers=layers,
         categories=categories,
         seconds=time.perf_counter() - started,
         device=_device_name(),
-        extra={"training": training},
+        extra={"training": training, "libraries": loaded or list(libraries)},
     )
+
+
+def extension_files(module_names) -> list[str]:
+    """Files of the compiled extension modules among ``module_names`` (import order), but
+    Qt's: PySide6 is loaded before Keras, and must keep loading as it does."""
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    files = []
+    for name in module_names:
+        path = getattr(sys.modules.get(name), "__file__", None) or ""
+        if not path.endswith(tuple(EXTENSION_SUFFIXES)):
+            continue
+        if "PySide6" in path or "shiboken6" in path:
+            continue
+        files.append(path)
+    return files
+
+
+def preload_libraries(paths) -> int:
+    """``dlopen`` each of ``paths`` (with Python's own flags) through ctypes, which releases
+    the GIL while the loader maps the file and runs its static initialisers; the later
+    ``import`` then finds it loaded. Missing files and failures are skipped (the import
+    reports real problems). Returns how many loaded; 0 where ``dlopen`` does not exist."""
+    if not paths or not hasattr(sys, "getdlopenflags"):
+        return 0
+    try:
+        import ctypes
+
+        dlopen = ctypes.CDLL(None).dlopen
+    except (OSError, AttributeError):
+        return 0
+    dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    dlopen.restype = ctypes.c_void_p
+    flags = sys.getdlopenflags()
+    count = 0
+    for path in paths:
+        with contextlib.suppress(Exception):
+            if dlopen(str(path).encode(), flags):
+                count += 1
+    return count
+
+
+def cached_catalog() -> LoadedCatalog | None:
+    """The catalog from ``engine.catalog_cache`` as a ``LoadedCatalog`` (``extra["cached"]``
+    is True; ``device`` is unknown), or None without a usable cache. Never imports Keras."""
+    from engine.catalog_cache import read_cache
+
+    started = time.perf_counter()
+    cached = read_cache()
+    if cached is None:
+        return None
+    return LoadedCatalog(
+        layers=cached.layers,
+        categories=cached.categories,
+        seconds=time.perf_counter() - started,
+        device="…",
+        extra={"training": cached.training, "libraries": cached.libraries, "cached": True},
+    )
+
+
+def update_cache(result: LoadedCatalog, previous: LoadedCatalog | None) -> bool:
+    """Write ``result`` to the catalog cache unless ``previous`` (what was read) equals it;
+    True when written. A failing write is ignored (the cache is only an optimisation)."""
+    from engine.catalog_cache import CachedCatalog, write_cache
+
+    fresh = CachedCatalog(
+        layers=dict(result.layers),
+        categories=list(result.categories),
+        training=result.extra.get("training") or {},
+        libraries=list(result.extra.get("libraries") or []),
+    )
+    if previous is not None:
+        old = CachedCatalog(
+            layers=dict(previous.layers),
+            categories=list(previous.categories),
+            training=previous.extra.get("training") or {},
+            libraries=list(previous.extra.get("libraries") or []),
+        )
+        if old == fresh:
+            return False
+    return write_cache(fresh)
 
 
 NOT_LOSSES = frozenset({"get", "serialize", "deserialize", "ctc"})
@@ -102,33 +217,55 @@ class _LoaderThread(QThread):
     loaded = Signal(object)
     broke = Signal(str)
 
+    def __init__(self, previous: LoadedCatalog | None = None):
+        super().__init__()
+        self.previous = previous
+
     def run(self) -> None:
+        libraries = (self.previous.extra.get("libraries") or []) if self.previous else []
         try:
-            result = load_catalog()
+            result = load_catalog(libraries)
         except Exception as error:  # shown to the user in the status bar and a dialog
             self.broke.emit(f"TensorFlow/Keras could not be loaded: {error}")
             return
         self.loaded.emit(result)
+        with contextlib.suppress(Exception):  # a cache that cannot be written is no error
+            update_cache(result, self.previous)
 
 
 class KerasLoader(QObject):
-    """Runs ``load_catalog`` once in the background; ``ready``/``failed`` arrive in the GUI."""
+    """Runs ``load_catalog`` once in the background; ``ready``/``failed`` arrive in the GUI.
 
+    ``cached(LoadedCatalog)`` comes first, inside ``start()``, when the on-disk catalog of the
+    installed Keras is usable (``extra["cached"]`` is True): enough to fill the palette, not
+    to edit layers or train, which wait for ``ready``. ``use_cache=False`` skips it.
+    """
+
+    cached = Signal(object)
     ready = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, *, use_cache: bool = True):
         super().__init__(parent)
         self._thread: _LoaderThread | None = None
+        self.use_cache = use_cache
+        self.cached_result: LoadedCatalog | None = None
         self.result: LoadedCatalog | None = None
         self.error: str | None = None
 
     def start(self) -> None:
         if self._thread is not None:
             return
-        self._thread = _LoaderThread()
+        if self.use_cache:
+            try:
+                self.cached_result = cached_catalog()
+            except Exception:  # an unreadable cache only costs the head start
+                self.cached_result = None
+        self._thread = _LoaderThread(self.cached_result)
         self._thread.loaded.connect(self._on_loaded)
         self._thread.broke.connect(self._on_failed)
+        if self.cached_result is not None:  # before the import competes for the GIL
+            self.cached.emit(self.cached_result)
         self._thread.start()
 
     def is_ready(self) -> bool:

@@ -9,6 +9,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Keras reads KERAS_HOME at import and writes keras.json there: never the user's cache.
 os.environ["KERAS_HOME"] = tempfile.mkdtemp(prefix="layerlab-keras-home-")
+# The layer catalog cache (engine.catalog_cache): never the user's cache folder either.
+os.environ["LAYERLAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="layerlab-cache-")
 
 from engine.quiet import import_keras
 
