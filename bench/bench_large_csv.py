@@ -12,7 +12,7 @@ class column ``label``), then in a fresh process loads it through
 - the load time and how many progress reports arrived.
 
 Run: ``.venv/bin/python bench/bench_large_csv.py [--mb 100] [--features 9] [--keep]``;
-``--mb 1000`` is the 1 GB / ~12 M row figure from the issue.
+``--mb 1000`` is the 1 GB figure from the issue; ``--csv PATH`` loads a file kept before.
 """
 
 from __future__ import annotations
@@ -89,15 +89,23 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=100.0, help="CSV size in MB (default 100)")
     parser.add_argument("--features", type=int, default=9, help="feature columns (default 9)")
     parser.add_argument("--keep", action="store_true", help="keep the generated file")
+    parser.add_argument("--csv", help="load this file (kept by --keep before) instead")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="layerlab-bench-csv-"))
-    path = folder / "large.csv"
-    t0 = time.perf_counter()
-    rows = write_csv(path, args.mb, args.features)
-    size = path.stat().st_size
-    print(
-        f"wrote {path} ({size / 2**20:.0f} MB, {rows:,} rows) in {time.perf_counter() - t0:.0f} s"
-    )
+    if args.csv:
+        path, folder = Path(args.csv), None
+        with open(path) as file:
+            args.features = len(file.readline().split(",")) - 1
+        print(f"using {path} ({path.stat().st_size / 2**20:.0f} MB)")
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="layerlab-bench-csv-"))
+        path = folder / "large.csv"
+        t0 = time.perf_counter()
+        rows = write_csv(path, args.mb, args.features)
+        size = path.stat().st_size
+        print(
+            f"wrote {path} ({size / 2**20:.0f} MB, {rows:,} rows) in "
+            f"{time.perf_counter() - t0:.0f} s"
+        )
     root = Path(__file__).resolve().parent.parent
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     done = subprocess.run(
@@ -107,7 +115,7 @@ def main() -> None:
         capture_output=True,
         text=True,
     )
-    if not args.keep:
+    if folder is not None and not args.keep:
         path.unlink()
         folder.rmdir()
     if done.returncode != 0:

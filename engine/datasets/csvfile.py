@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
+import mmap
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +29,30 @@ class CsvTable:
     path: Path
     frame: pd.DataFrame
     lines: np.ndarray
+    buffers: dict = dataclass_field(default_factory=dict, repr=False)
 
     def line_of(self, row: int) -> int:
         return int(self.lines[row])
+
+    def release_rows(self, names: list[str], stop: int) -> None:
+        """Rows ``0 … stop-1`` of these columns are no longer needed: hand their memory back.
+
+        Only columns of a large file (held on their own memory maps) are released; their
+        released values read as 0 afterwards. The loader calls this as it encodes the table
+        block by block, so the table shrinks while the float32 inputs grow.
+        """
+        for name in names:
+            held = self.buffers.get(name)
+            if held is None:
+                continue
+            buffer, itemsize, rows = held
+            page = mmap.PAGESIZE
+            end = len(buffer) if stop >= rows else stop * itemsize // page * page
+            if end > 0:
+                try:
+                    buffer.madvise(mmap.MADV_DONTNEED, 0, end)
+                except (AttributeError, OSError, ValueError):  # not on every platform
+                    return
 
     def require_columns(self, names: list[str], field: str) -> None:
         missing = [n for n in names if n not in self.frame.columns]
@@ -85,8 +108,9 @@ def read_csv(
         )
     size = max(1, file.stat().st_size)
     names, count, lines = _scan(file, delimiter, encoding, field, progress, size, ascii_lines)
-    frame = _parse(file, delimiter, encoding, field, progress, size, names, count)
-    return CsvTable(file, frame, np.arange(2, count + 2, dtype="int64") if lines is None else lines)
+    frame, buffers = _parse(file, delimiter, encoding, field, progress, size, names, count)
+    numbers = np.arange(2, count + 2, dtype="int64") if lines is None else lines
+    return CsvTable(file, frame, numbers, buffers)
 
 
 def _refuse_empty(file: Path, field: str) -> None:
@@ -201,6 +225,20 @@ def _scan(file, delimiter, encoding, field, progress, size, ascii_lines):
     return names, count, None if numbers is None else np.frombuffer(numbers, dtype="int64")
 
 
+def _private_map(size: int) -> mmap.mmap | None:
+    """Private anonymous memory whose pages ``madvise(MADV_DONTNEED)`` really frees (a shared
+    map would keep them); None where the platform has no such map."""
+    try:
+        return mmap.mmap(
+            -1,
+            max(1, size),
+            flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
+            prot=mmap.PROT_READ | mmap.PROT_WRITE,
+        )
+    except (AttributeError, TypeError, OSError, ValueError):
+        return None
+
+
 class _ColumnBuilder:
     """One column filled chunk by chunk: a preallocated numeric array while every chunk is
     numeric, else the chunks themselves (text, booleans, mixed), joined at the end."""
@@ -209,8 +247,22 @@ class _ColumnBuilder:
         self.rows = rows
         self.compact = compact
         self.array: np.ndarray | None = None
+        self.buffer: mmap.mmap | None = None
         self.chunks: list[pd.Series] | None = None
         self.filled = 0
+
+    def _allocate(self, dtype, copy_from: np.ndarray | None = None) -> None:
+        """The column's array: on its own anonymous memory map for a large file (so that its
+        pages can be handed back early, see ``CsvTable.release_rows``)."""
+        dtype = np.dtype(dtype)
+        self.buffer = _private_map(self.rows * dtype.itemsize) if self.compact else None
+        if self.buffer is not None:
+            array = np.frombuffer(self.buffer, dtype=dtype, count=self.rows)
+        else:
+            array = np.empty(self.rows, dtype=dtype)
+        if copy_from is not None:
+            array[: self.filled] = copy_from[: self.filled]
+        self.array = array
 
     def add(self, series: pd.Series) -> None:
         n = len(series)
@@ -218,11 +270,11 @@ class _ColumnBuilder:
         if self.chunks is None and kind in "iuf":
             values = series.to_numpy()
             if self.array is None:
-                self.array = np.empty(self.rows, dtype=self._dtype_for(values))
+                self._allocate(self._dtype_for(values))
             elif kind == "f" and self.array.dtype.kind == "i":
-                self.array = self.array.astype(self._float())
+                self._allocate(self._float(), copy_from=self.array)
             elif self.array.dtype.kind == "i" and not self._fits(values, self.array.dtype):
-                self.array = self.array.astype("int64")
+                self._allocate("int64", copy_from=self.array)
             self.array[self.filled : self.filled + n] = values
             self.filled += n
             return
@@ -230,7 +282,7 @@ class _ColumnBuilder:
             self.chunks = []
             if self.array is not None and self.filled:
                 self.chunks.append(pd.Series(self.array[: self.filled]))
-            self.array = None
+            self.array = self.buffer = None
         self.chunks.append(series.reset_index(drop=True))
         self.filled += n
 
@@ -260,7 +312,8 @@ class _ColumnBuilder:
         return pd.concat(self.chunks, ignore_index=True)
 
 
-def _parse(file, delimiter, encoding, field, progress, size, names, count) -> pd.DataFrame:
+def _parse(file, delimiter, encoding, field, progress, size, names, count):
+    """(the table, {column: (memory map, item size, rows)} for mapped columns)."""
     compact = size > COMPACT_ABOVE_BYTES
     chunk_rows = max(10_000, int(count * _PARSE_CHUNK_BYTES / size) + 1)
     builders = [_ColumnBuilder(count, compact) for _ in names]
@@ -296,7 +349,12 @@ def _parse(file, delimiter, encoding, field, progress, size, names, count) -> pd
             fix="Check the file for stray quote characters.",
         )
     columns = {name: builder.result() for name, builder in zip(names, builders, strict=True)}
-    return pd.DataFrame(columns, copy=False)
+    buffers = {
+        name: (builder.buffer, builder.array.dtype.itemsize, count)
+        for name, builder in zip(names, builders, strict=True)
+        if builder.buffer is not None and builder.array is not None
+    }
+    return pd.DataFrame(columns, copy=False), buffers
 
 
 def numeric_column(table: CsvTable, name: str, rows: np.ndarray | None = None) -> pd.Series:

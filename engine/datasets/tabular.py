@@ -362,32 +362,34 @@ def load(block: dict, loss, validation_split: float, progress):
         samples.append(Sample("row", record, label))
     labels = {part: labels_of(which, rows) for part, (which, rows) in row_sets.items()}
 
-    def release(name: str) -> None:
-        """Drop a feature column once every part has it encoded: the table shrinks as the
-        float32 inputs grow, so the two are never both whole."""
-        for source in tables.values():
-            if source is not None and name in source.frame.columns:
-                del source.frame[name]
-        release_free_memory(collect=False)
-
     release_free_memory(collect=False)  # the statistics' and labels' temporaries
     outputs = {
         part: np.zeros((len(rows), encoder.width), dtype="float32")
         for part, (_, rows) in row_sets.items()
     }
-    at = 0
-    for column in columns:
-        for part, (which, rows) in row_sets.items():
-            for start in range(0, len(rows), _FILL_ROWS):  # small temporaries per column
-                some = rows[start : start + _FILL_ROWS]
-                encoder.fill(
-                    outputs[part][start : start + _FILL_ROWS],
-                    at,
-                    column,
-                    values_of(which, some, column.name),
-                )
-        release(column.name)
-        at += column.width
+    # Encode each table block by block in row order (every part's rows are sorted), handing
+    # each block's memory back once done: the table shrinks while the float32 inputs grow, so
+    # a large file never holds both whole.
+    for which, source in tables.items():
+        if source is None:
+            continue
+        names = [part for part, (from_table, _) in row_sets.items() if from_table == which]
+        total = len(source.frame)
+        for start in range(0, total, _FILL_ROWS):
+            stop = min(total, start + _FILL_ROWS)
+            for part in names:
+                rows = row_sets[part][1]
+                lo, hi = (int(i) for i in np.searchsorted(rows, (start, stop)))
+                if hi <= lo:
+                    continue
+                some = rows[lo:hi]
+                at = 0
+                for column in columns:
+                    encoder.fill(
+                        outputs[part][lo:hi], at, column, values_of(which, some, column.name)
+                    )
+                    at += column.width
+            source.release_rows(features, stop)
     parts = {part: (ArrayStore(outputs.pop(part)), labels.pop(part)) for part in row_sets}
 
     def describe(x_row) -> Sample:
@@ -444,6 +446,8 @@ def load(block: dict, loss, validation_split: float, progress):
 
 
 def _plain(value):
+    if isinstance(value, np.float32):  # a large file's column: show 0.1, not 0.10000000149
+        return float(str(value))
     if isinstance(value, np.generic):
         return value.item()
     return value

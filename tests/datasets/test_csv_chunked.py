@@ -58,6 +58,7 @@ def test_large_files_hold_numbers_as_float32_and_encode_the_same(tmp_path, monke
     )
     np.testing.assert_array_equal(exact.parts["train"].y, compact.parts["train"].y)
     assert compact.samples[0].label == exact.samples[0].label  # "3", not "3.0"
+    assert [s.value for s in compact.samples] == [s.value for s in exact.samples]
 
 
 def test_progress_reports_fractions_from_bytes_and_rows(tmp_path, tiny_pieces):
@@ -72,7 +73,7 @@ def test_progress_reports_fractions_from_bytes_and_rows(tmp_path, tiny_pieces):
 
 def test_errors_in_later_pieces_name_their_line(tmp_path, tiny_pieces):
     ragged = _write(tmp_path, extra="1.0,2,red\n", name="ragged.csv")
-    with pytest.raises(DatasetError, match="Line 3002 of .*ragged.csv has 3 fields"):
+    with pytest.raises(DatasetError, match=r"Line 3002 of .*ragged\.csv has 3 fields"):
         load_dataset(_block(ragged))
     bad = tmp_path / "latin.csv"
     bad.write_bytes(_write(tmp_path, name="ok.csv").read_bytes() + b"0.5,1,r\xe9d,1\n")
@@ -98,3 +99,41 @@ def test_blank_lines_and_quoted_line_breaks_across_pieces(tmp_path, monkeypatch)
     assert table.line_of(151) == 154  # after the 2-line field
     assert table.line_of(201) == 205  # after the blank line
     np.testing.assert_array_equal(table.lines, whole.lines)
+
+
+def test_block_by_block_encoding_with_released_rows_gives_the_same_dataset(tmp_path, monkeypatch):
+    import engine.datasets.tabular as tabular
+
+    path = _write(tmp_path, n=5000)
+    exact = load_dataset(_block(path), validation_split=0.2)
+    monkeypatch.setattr(csvfile, "COMPACT_ABOVE_BYTES", 1000)
+    monkeypatch.setattr(tabular, "_FILL_ROWS", 700)
+    released = []
+    real_release = csvfile.CsvTable.release_rows
+
+    def spy(self, names, stop):
+        released.append(stop)
+        real_release(self, names, stop)
+
+    monkeypatch.setattr(csvfile.CsvTable, "release_rows", spy)
+    blocks = load_dataset(_block(path), validation_split=0.2)
+    assert released == [*range(700, 5000, 700), 5000]
+    for part in ("train", "validation", "test"):
+        np.testing.assert_allclose(exact.parts[part].x.array, blocks.parts[part].x.array, atol=1e-5)
+        np.testing.assert_array_equal(exact.parts[part].y, blocks.parts[part].y)
+    assert [s.value for s in exact.samples] == [s.value for s in blocks.samples]
+
+
+def test_released_rows_give_their_memory_back(tmp_path, monkeypatch):
+    import mmap
+
+    monkeypatch.setattr(csvfile, "COMPACT_ABOVE_BYTES", 1000)
+    path = _write(tmp_path, n=5000)
+    table = csvfile.read_csv(str(path), ",", "utf-8")
+    assert set(table.buffers) == {"x1", "x2", "label"}  # numbers on their own memory maps
+    before = table.frame["x2"].to_numpy().copy()
+    per_page = mmap.PAGESIZE // 4
+    table.release_rows(["x2"], per_page + 10)
+    after = table.frame["x2"].to_numpy()
+    assert not after[:per_page].any()  # handed back (reads as zero)
+    np.testing.assert_array_equal(after[per_page:], before[per_page:])
