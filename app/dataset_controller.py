@@ -9,11 +9,12 @@
 - or ``failed(message)`` — the ``DatasetError`` message (any other exception becomes a
   one-line message naming its type; no traceback reaches the user).
 
-Only the latest request reports: starting a new load makes a running one's result be
-dropped (a load cannot be interrupted; it finishes in its thread and is discarded). The
-last loaded dataset is cached with the request that made it, so the training run reuses it
-(``cached(block, loss, validation_split)``). ``shutdown()`` waits for running loads; call it
-before the application quits.
+Only the latest request reports: starting a new load cancels a running one (loaders stop at
+their next progress report; see ``engine.datasets.cancel``) and drops its result. The last
+loaded dataset is cached with the request that made it, so the training run reuses it
+(``cached(block, loss, validation_split)``). ``shutdown()`` cancels running loads and waits
+until their threads have ended (never leaving a live QThread to be destroyed, which aborts
+the process); call it before the application quits.
 
 Worker signals are connected only to bound methods of this controller, which lives in the
 GUI thread (a lambda would run in the worker thread; see FIELD-NOTES).
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -56,6 +58,7 @@ def dataset_info(dataset: Any) -> dict:
         "train_size": int(dataset.train_size),
         "val_size": int(dataset.val_size),
         "test_size": int(dataset.test_size),
+        "sizes_text": dataset.sizes_text(),
         "description": dataset.description,
         "samples": samples,
         "columns": columns,
@@ -77,18 +80,24 @@ class _LoadWorker(QObject):
         self.block = block
         self.loss = loss
         self.validation_split = validation_split
+        self.cancel = threading.Event()
 
     @Slot()
     def run(self) -> None:
         try:
             from engine.datasets import load_dataset
+            from engine.datasets.cancel import LoadCancelled
 
-            dataset = load_dataset(
-                self.block,
-                loss=self.loss,
-                validation_split=self.validation_split,
-                progress=self._report,
-            )
+            try:
+                dataset = load_dataset(
+                    self.block,
+                    loss=self.loss,
+                    validation_split=self.validation_split,
+                    progress=self._report,
+                    cancel=self.cancel,
+                )
+            except LoadCancelled:
+                return  # whoever cancelled wants no result
         except LayerLabError as error:
             self.errored.emit(self.ticket, str(error))
         except MemoryError:
@@ -153,6 +162,7 @@ class DatasetController(QObject):
         """
         self._ticket += 1
         ticket = self._ticket
+        self._cancel_running()  # their results would be dropped anyway
         block = copy.deepcopy(block)
         self._requests[ticket] = request_key(block, loss, validation_split)
         thread = QThread()
@@ -170,12 +180,34 @@ class DatasetController(QObject):
         thread.start()
         return ticket
 
-    def shutdown(self, timeout_ms: int = 30_000) -> None:
-        """Wait (up to ``timeout_ms`` each) for running loads; no signal follows."""
+    def forget(self) -> None:
+        """Another document: drop the cached dataset; loads still running are cancelled and
+        report nothing."""
+        self._ticket += 1
+        self._cancel_running()
+        self._dataset = None
+        self._dataset_key = None
+        self._suggest_ticket = None
+        self.busyChanged.emit(False)
+
+    def shutdown(self, timeout_ms: int = 10_000) -> None:
+        """Cancel running loads and wait until their threads have ended; no signal follows.
+
+        A load stops at its next progress report, normally within a fraction of a second.
+        One that is still running after ``timeout_ms`` (a loader inside a long call that
+        reports nothing) is waited for again, never abandoned: destroying a running QThread
+        aborts the process.
+        """
         self._ticket += 1  # results still arriving belong to no request
+        self._cancel_running()
         for thread, _worker in list(self._running.values()):
             thread.quit()
-            thread.wait(timeout_ms)
+            while not thread.wait(timeout_ms):
+                thread.quit()  # still inside the loader: keep it referenced and wait again
+
+    def _cancel_running(self) -> None:
+        for _thread, worker in self._running.values():
+            worker.cancel.set()
 
     @Slot(int, str, object)
     def _on_progress(self, ticket: int, message: str, fraction: object) -> None:

@@ -90,3 +90,99 @@ def test_head_suggestion_loads_when_needed(qtbot, controller):
     ):
         controller.request_head({"source": "sample", "name": "breast_cancer"})
     assert controller.suggest_head().loss == "binary_crossentropy"
+
+
+def _slow_loader(calls, seconds=20.0, reports=True):
+    """A fake source loader that reads for ``seconds``, reporting progress (or not)."""
+    import time
+
+    def load(block, loss, validation_split, progress):
+        calls.append("started")
+        end = time.monotonic() + seconds
+        step = 0
+        while time.monotonic() < end:
+            step += 1
+            if reports:
+                try:
+                    progress(f"Reading piece {step}", None)
+                except BaseException:
+                    calls.append("stopped")
+                    raise
+            time.sleep(0.01)
+        calls.append("finished")
+        return real(source)(block, loss, validation_split, None)
+
+    import engine.datasets
+
+    real = engine.datasets._loader
+    source = "sample"
+    return lambda _source: load
+
+
+def _started(calls):
+    return lambda: bool(calls) and calls[0] == "started"
+
+
+def test_shutdown_cancels_a_long_load_and_leaves_no_thread(qtbot, monkeypatch):
+    import time
+
+    import engine.datasets
+
+    calls = []
+    monkeypatch.setattr(engine.datasets, "_loader", _slow_loader(calls))
+    controller = DatasetController()
+    results = []
+    controller.loaded.connect(results.append)
+    controller.failed.connect(results.append)
+    controller.load(DIGITS)
+    qtbot.waitUntil(_started(calls), timeout=10_000)
+    threads = [thread for thread, _ in controller._running.values()]
+    start = time.monotonic()
+    controller.shutdown(timeout_ms=5_000)
+    assert time.monotonic() - start < 3.0
+    assert threads and not any(thread.isRunning() for thread in threads)
+    assert "finished" not in calls  # stopped, not run to its end
+    qtbot.wait(50)
+    assert results == []  # a cancelled load reports nothing
+
+
+def test_shutdown_waits_again_rather_than_leave_a_running_thread(qtbot, monkeypatch):
+    import engine.datasets
+
+    calls = []  # this loader reports nothing, so it cannot be cancelled midway
+    monkeypatch.setattr(engine.datasets, "_loader", _slow_loader(calls, 1.0, reports=False))
+    controller = DatasetController()
+    controller.load(DIGITS)
+    qtbot.waitUntil(_started(calls), timeout=10_000)
+    threads = [thread for thread, _ in controller._running.values()]
+    controller.shutdown(timeout_ms=100)
+    assert threads and not any(thread.isRunning() for thread in threads)
+
+
+def test_a_newer_load_cancels_the_running_one(qtbot, monkeypatch):
+    import engine.datasets
+
+    calls = []
+    real = engine.datasets._loader
+    slow = _slow_loader(calls)
+    monkeypatch.setattr(
+        engine.datasets, "_loader", lambda source: slow(source) if not calls else real(source)
+    )
+    controller = DatasetController()
+    controller.load(DIGITS)
+    qtbot.waitUntil(_started(calls), timeout=10_000)
+    with qtbot.waitSignal(controller.loaded, timeout=60_000) as blocker:
+        controller.load({"source": "sample", "name": "iris"})
+    assert blocker.args[0].num_classes == 3
+    qtbot.waitUntil(lambda: "stopped" in calls, timeout=5_000)
+    assert "finished" not in calls
+    controller.shutdown()
+
+
+def test_dataset_info_carries_the_engines_counts_text():
+    dataset = load_dataset(
+        {"source": "sample", "name": "iris", "test_split": 0.2}, validation_split=0.25
+    )
+    info = dataset_info(dataset)
+    assert info["sizes_text"] == dataset.sizes_text() == "90 train · 30 validation · 30 test"
+    assert (info["train_size"], info["val_size"], info["test_size"]) == (90, 30, 30)
