@@ -95,6 +95,7 @@ def run_app(argv: list[str]) -> int:
         print(problem, file=sys.stderr)
         return 2
     args = parse_arguments(argv)
+    start_early_imports()
     os.environ.setdefault("QT_API", "pyside6")
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
@@ -125,6 +126,31 @@ def run_app(argv: list[str]) -> int:
         window.loader.failed.connect(probe.report_and_quit)
     window.start(args.file)
     return app.exec()
+
+
+EARLY_IMPORTS = ("numpy", "ml_dtypes")
+
+
+def start_early_imports():
+    """Import what TensorFlow needs that holds the GIL for long stretches in C (``ml_dtypes``
+    registers its numpy ufunc loops in one ~0.5 s call) on a thread while the window is
+    being built, so the freeze falls before the window appears instead of after.
+    ``LAYERLAB_EARLY_IMPORTS=0`` turns it off (to measure). Returns the thread or None."""
+    if os.environ.get("LAYERLAB_EARLY_IMPORTS", "1").strip() == "0":
+        return None
+    import importlib
+    import threading
+
+    def work() -> None:
+        for name in EARLY_IMPORTS:
+            try:
+                importlib.import_module(name)
+            except Exception:  # the real import reports it later
+                return
+
+    thread = threading.Thread(target=work, name="layerlab-early-imports", daemon=True)
+    thread.start()
+    return thread
 
 
 class EventLoopProbe:

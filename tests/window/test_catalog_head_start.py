@@ -146,3 +146,17 @@ def test_window_palette_fills_from_the_cache_before_keras_is_ready(qtbot, cache_
         window.document.undo_stack.setClean()
         window.close()
         window.deleteLater()
+
+
+def test_wait_right_after_a_cached_start_still_loads(qtbot, cache_dir):
+    run_loader(qtbot)  # writes the cache
+    loader = KerasLoader()
+    heads: list = []
+    loader.cached.connect(heads.append)
+    loader.start()  # the import itself starts on the next event-loop turn
+    assert len(heads) == 1
+    assert loader.wait(90_000)  # starts the pending import and waits for it
+    assert loader._thread.isFinished()  # really loaded, not merely never started
+    with qtbot.waitSignal(loader.ready, timeout=10_000):
+        pass
+    assert loader.is_ready()
