@@ -51,6 +51,7 @@ from engine.callbacks import (
     TrainControl,
     scalar_logs,
 )
+from engine.chunked_feed import chunked_arguments
 from engine.compiling import compile_model
 from engine.errors import LayerLabError, TrainingError
 from engine.events import LogLine, Sink, Status, TrainBegin, TrainEnd
@@ -267,9 +268,10 @@ class _Run:
                     device=result.device,
                 )
             )
+            arguments = chunked_arguments(self.fit_arguments)  # no GIL-long conversion in fit
             fit_running = True
             self.model.fit(
-                **self.fit_arguments,
+                **arguments,
                 epochs=self.settings.epochs,
                 callbacks=self.callbacks,
                 class_weight=self.class_weight,
@@ -437,7 +439,7 @@ class _Run:
             return None
         try:
             metrics = self.model.evaluate(
-                **arguments,
+                **chunked_arguments(arguments),
                 verbose=0,
                 return_dict=True,
                 callbacks=[StopControl(self.control, self.clock)],
