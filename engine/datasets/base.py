@@ -263,7 +263,7 @@ def split_rows(
     n: int, fraction: float, seed, shuffle: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row indices (kept, split-off): ``fraction`` of ``n`` rows, drawn at random with ``seed``."""
-    order = np.arange(n)
+    order = np.arange(n, dtype=_index_dtype(n))
     if shuffle:
         np.random.default_rng(seed).shuffle(order)
     cut = n - round(n * fraction)
@@ -273,7 +273,12 @@ def split_rows(
 def tail_rows(n: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """(first rows, last ``fraction`` of rows), as Keras's ``validation_split`` cuts."""
     cut = n - round(n * fraction)
-    return np.arange(cut), np.arange(cut, n)
+    return np.arange(cut, dtype=_index_dtype(n)), np.arange(cut, n, dtype=_index_dtype(n))
+
+
+def _index_dtype(n: int) -> str:
+    """int32 row indices where they fit (half the memory of int64 for a large table)."""
+    return "int32" if n < 2**31 - 1 else "int64"
 
 
 def class_balance(labels: np.ndarray, class_names: list[str], limit: int = 10) -> str:

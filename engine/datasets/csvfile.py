@@ -28,11 +28,11 @@ class CsvTable:
 
     path: Path
     frame: pd.DataFrame
-    lines: np.ndarray
+    lines: np.ndarray | None  # None: data row i is on line i + 2 (no blank or multi-line rows)
     buffers: dict = dataclass_field(default_factory=dict, repr=False)
 
     def line_of(self, row: int) -> int:
-        return int(self.lines[row])
+        return row + 2 if self.lines is None else int(self.lines[row])
 
     def release_rows(self, names: list[str], stop: int) -> None:
         """Rows ``0 … stop-1`` of these columns are no longer needed: hand their memory back.
@@ -109,8 +109,7 @@ def read_csv(
     size = max(1, file.stat().st_size)
     names, count, lines = _scan(file, delimiter, encoding, field, progress, size, ascii_lines)
     frame, buffers = _parse(file, delimiter, encoding, field, progress, size, names, count)
-    numbers = np.arange(2, count + 2, dtype="int64") if lines is None else lines
-    return CsvTable(file, frame, numbers, buffers)
+    return CsvTable(file, frame, lines, buffers)
 
 
 def _refuse_empty(file: Path, field: str) -> None:

@@ -17,8 +17,6 @@ from engine.datasets.base import (
     ArrayStore,
     Sample,
     release_free_memory,
-    split_rows,
-    tail_rows,
 )
 from engine.datasets.build import assemble
 from engine.datasets.csvfile import CsvTable, looks_numeric, numeric_column, read_csv
@@ -109,24 +107,29 @@ def _text(series: pd.Series) -> pd.Series:
     return series.map(as_text, na_action="ignore")
 
 
-def _missing_mask(table: CsvTable, columns: list[str], numeric: dict[str, bool]) -> pd.DataFrame:
-    masks = {}
+def _column_missing(table: CsvTable, name: str, numeric: bool) -> np.ndarray:
+    """Per row: is this column's value empty, NaN or infinite (no float64 copy of a numeric
+    column)."""
+    column = table.frame[name]
+    if numeric and isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf":
+        return ~np.isfinite(column.to_numpy())
+    if numeric:
+        return ~np.isfinite(numeric_column(table, name).to_numpy())
+    return column.isna().to_numpy()
+
+
+def _missing_rows(table: CsvTable, columns: list[str], numeric: dict[str, bool]) -> np.ndarray:
+    """Per row: does any of ``columns`` miss its value (one column at a time)."""
+    rows = np.zeros(len(table.frame), dtype=bool)
     for name in columns:
-        column = table.frame[name]
-        if numeric[name] and column.dtype.kind in "iuf":  # no float64 copy of the column
-            masks[name] = ~np.isfinite(column.to_numpy())
-        elif numeric[name]:
-            masks[name] = ~np.isfinite(numeric_column(table, name).to_numpy())
-        else:
-            masks[name] = column.isna().to_numpy()
-    return pd.DataFrame(masks, copy=False)
+        rows |= _column_missing(table, name, numeric[name])
+    return rows
 
 
-def _refuse_missing(table: CsvTable, mask: pd.DataFrame, what: str) -> None:
-    rows = mask.any(axis=1).to_numpy()
+def _refuse_missing(table: CsvTable, rows: np.ndarray, columns, numeric, what: str) -> None:
     if rows.any():
         row = int(np.argmax(rows))
-        column = mask.columns[int(np.argmax(mask.iloc[row].to_numpy()))]
+        column = next(c for c in columns if _column_missing(table, c, numeric[c])[row])
         raise DatasetError(
             f"{what} column {column!r} of {table.path} is empty, NaN or infinite on line "
             f"{table.line_of(row)}.",
@@ -139,17 +142,21 @@ def _refuse_missing(table: CsvTable, mask: pd.DataFrame, what: str) -> None:
 
 
 def _valid_rows(table, features, targets, numeric, mode) -> tuple[np.ndarray, int]:
-    feature_mask = _missing_mask(table, features, numeric)
-    target_mask = _missing_mask(table, targets, numeric)
+    feature_rows = _missing_rows(table, features, numeric)
+    target_rows = _missing_rows(table, targets, numeric)
     if mode == "refuse":
-        _refuse_missing(table, target_mask, "Target")
-        _refuse_missing(table, feature_mask, "Feature")
+        _refuse_missing(table, target_rows, targets, numeric, "Target")
+        _refuse_missing(table, feature_rows, features, numeric, "Feature")
         drop = np.zeros(len(table.frame), dtype=bool)
     elif mode == "drop_rows":
-        drop = feature_mask.any(axis=1).to_numpy() | target_mask.any(axis=1).to_numpy()
+        drop = feature_rows | target_rows
     else:
-        drop = target_mask.any(axis=1).to_numpy()
-    keep = _positions(np.flatnonzero(~drop), len(drop))
+        drop = target_rows
+    del feature_rows, target_rows
+    if drop.any():
+        keep = _positions(np.flatnonzero(~drop), len(drop))
+    else:
+        keep = np.arange(len(drop), dtype="int32" if len(drop) < 2**31 - 1 else "int64")
     if not len(keep):
         raise DatasetError(
             f"Every row of {table.path} has a missing value.",
@@ -157,9 +164,55 @@ def _valid_rows(table, features, targets, numeric, mode) -> tuple[np.ndarray, in
             fix="Check the file, or choose fewer columns.",
         )
     dropped = int(drop.sum())
-    del feature_mask, target_mask, drop
+    del drop
     release_free_memory(collect=False)
     return keep, dropped
+
+
+def _distinct_numbers(table: CsvTable, name: str, rows: np.ndarray) -> np.ndarray:
+    """The distinct values (float64) of a numeric column at ``rows``, without a float64 copy
+    of the column."""
+    column = table.frame[name]
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf":
+        raw = column.to_numpy()
+        return pd.unique(raw if len(rows) == len(raw) else raw[rows]).astype("float64")
+    return pd.unique(numeric_column(table, name, rows).to_numpy())
+
+
+def _mean_and_std(values_at, rows: np.ndarray) -> tuple[float, float]:
+    """Mean and (population) standard deviation of the finite values, in blocks of rows:
+    one block gives exactly pandas' ``mean()`` and ``std(ddof=0)``; a large column never
+    exists as float64 whole."""
+    count, total = 0, 0.0
+    for start in range(0, len(rows), _FILL_ROWS):
+        block = values_at(rows[start : start + _FILL_ROWS]).to_numpy(dtype="float64")
+        block = block[np.isfinite(block)]
+        count += len(block)
+        total += block.sum()
+    if not count:
+        return 0.0, 1.0
+    mean = total / count
+    squares = 0.0
+    for start in range(0, len(rows), _FILL_ROWS):
+        block = values_at(rows[start : start + _FILL_ROWS]).to_numpy(dtype="float64")
+        block = block[np.isfinite(block)]
+        squares += ((block - mean) ** 2).sum()
+    return float(mean), float(np.sqrt(squares / count))
+
+
+def _class_codes(values_at, rows: np.ndarray, ordered) -> np.ndarray | int:
+    """Class indices of numeric targets at ``rows`` (``ordered``: the sorted class values),
+    block by block; or the position of the first row whose value is not a class."""
+    classes = np.asarray(ordered, dtype="float64")
+    codes = np.empty(len(rows), dtype="int32" if len(classes) < 2**31 else "int64")
+    for start in range(0, len(rows), _FILL_ROWS):
+        block = values_at(rows[start : start + _FILL_ROWS]).to_numpy(dtype="float64")
+        found = np.minimum(np.searchsorted(classes, block), len(classes) - 1)
+        unknown = classes[found] != block
+        if unknown.any():
+            return start + int(np.argmax(unknown))
+        codes[start : start + len(block)] = found
+    return codes
 
 
 def _positions(rows: np.ndarray, n: int) -> np.ndarray:
@@ -237,11 +290,13 @@ def load(block: dict, loss, validation_split: float, progress):
         test_valid, dropped_test = _valid_rows(test_table, features, targets, numeric, mode)
         dropped += dropped_test
 
-    target_values = (
-        numeric_column(table, targets[0], train_valid)
-        if numeric[targets[0]]
-        else _text(table.frame[targets[0]].iloc[train_valid])
-    )
+    target_values = None  # only guessing the task needs them (their distinct values)
+    if not several and requested == "auto":
+        target_values = (
+            pd.Series(_distinct_numbers(table, targets[0], train_valid))
+            if numeric[targets[0]]
+            else _text(table.frame[targets[0]].iloc[train_valid])
+        )
     if several and requested in ("auto", "multilabel"):
         matrix = np.column_stack(
             [numeric_column(table, t, train_valid).to_numpy() for t in targets]
@@ -259,23 +314,35 @@ def load(block: dict, loss, validation_split: float, progress):
     del target_values
 
     # Row sets (positions into the training table, or into the test table for "test").
+    # The same rows as ``split_rows`` then ``permutation`` then ``tail_rows`` would give, cut
+    # and sorted in place (views of one array: a large table's indices are not copied).
     seed = block["seed"]
     if test_table is None:
-        keep, test = split_rows(len(train_valid), block["test_split"], seed)
-        test_rows = ("train", train_valid[test])
-        pool = train_valid[keep]
-        del keep, test
+        n = len(train_valid)
+        order = np.arange(n, dtype=train_valid.dtype)
+        np.random.default_rng(seed).shuffle(order)
+        cut = n - round(n * block["test_split"])
+        order[:cut].sort()
+        order[cut:].sort()
+        if n == len(table.frame):  # no row left out: positions are rows
+            pool, test_rows = order[:cut], ("train", order[cut:])
+        else:
+            pool, test_rows = train_valid[order[:cut]], ("train", train_valid[order[cut:]])
+        del order
     else:
         test_rows = ("test", test_valid)
-        pool = train_valid
-    pool = np.random.default_rng(seed).permutation(pool)
-    first, val = tail_rows(len(pool), validation_split)
+        pool = train_valid.copy()
+    del train_valid, test_valid
+    np.random.default_rng(seed).shuffle(pool)
+    cut = len(pool) - round(len(pool) * validation_split)
+    pool[:cut].sort()
+    pool[cut:].sort()
     row_sets = {
-        "train": ("train", np.sort(pool[first])),
-        "validation": ("train", np.sort(pool[val])),
+        "train": ("train", pool[:cut]),
+        "validation": ("train", pool[cut:]),
         "test": test_rows,
     }
-    del pool, first, val, train_valid, test_valid
+    del pool
     tables = {"train": table, "test": test_table}
 
     def values_of(which: str, rows: np.ndarray, name: str) -> pd.Series:
@@ -287,13 +354,13 @@ def load(block: dict, loss, validation_split: float, progress):
     train_rows = row_sets["train"][1]
     columns = []
     for name in features:
-        series = values_of("train", train_rows, name)
         if numeric[name]:
-            finite = series[np.isfinite(series)]
-            mean = float(finite.mean()) if len(finite) else 0.0
-            std = float(finite.std(ddof=0)) if len(finite) else 1.0
+            mean, std = _mean_and_std(
+                lambda some, name=name: values_of("train", some, name), train_rows
+            )
             columns.append(_Column(name, True, mean, std if std > 0 else 1.0))
         else:
+            series = values_of("train", train_rows, name)
             present = series.dropna()
             levels = tuple(sorted(present.unique()))
             if len(levels) > block["max_categories"]:
@@ -313,13 +380,12 @@ def load(block: dict, loss, validation_split: float, progress):
 
     class_names = None
     if task in ("binary", "multiclass"):
-        train_targets = values_of("train", train_rows, targets[0])
         if numeric[targets[0]]:
-            ordered = sorted(train_targets.unique())
+            ordered = sorted(_distinct_numbers(table, targets[0], train_rows))
             class_names = [str(int(v)) if float(v).is_integer() else str(v) for v in ordered]
             lookup = {float(v): i for i, v in enumerate(ordered)}
         else:
-            class_names = sorted(train_targets.unique())
+            class_names = sorted(values_of("train", train_rows, targets[0]).unique())
             lookup = {v: i for i, v in enumerate(class_names)}
         if len(class_names) < 2:
             raise DatasetError(
@@ -337,6 +403,19 @@ def load(block: dict, loss, validation_split: float, progress):
             )
 
     def labels_of(which: str, rows: np.ndarray) -> np.ndarray:
+        if task in ("binary", "multiclass") and numeric[targets[0]]:
+            codes = _class_codes(lambda some: values_of(which, some, targets[0]), rows, ordered)
+            if isinstance(codes, np.ndarray):
+                return codes
+            position = codes  # the first row whose class the training rows do not have
+            source = tables[which]
+            value = values_of(which, rows[position : position + 1], targets[0]).iloc[0]
+            raise DatasetError(
+                f"Line {source.line_of(int(rows[position]))} of {source.path} has the "
+                f"class {value!r}, which the training rows do not have.",
+                field="target",
+                fix=f"Known classes: {', '.join(class_names)}.",
+            )
         if task in ("binary", "multiclass"):
             series = values_of(which, rows, targets[0])
             keys = series.astype("float64") if numeric[targets[0]] else series

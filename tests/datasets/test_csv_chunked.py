@@ -99,6 +99,7 @@ def test_blank_lines_and_quoted_line_breaks_across_pieces(tmp_path, monkeypatch)
     assert table.line_of(151) == 154  # after the 2-line field
     assert table.line_of(201) == 205  # after the blank line
     np.testing.assert_array_equal(table.lines, whole.lines)
+    assert [table.line_of(i) for i in range(400)] == [whole.line_of(i) for i in range(400)]
 
 
 def test_block_by_block_encoding_with_released_rows_gives_the_same_dataset(tmp_path, monkeypatch):
