@@ -17,48 +17,27 @@ and the current project stays as it was.
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QStandardPaths, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from app.file_menus import DEMO_PATH, FileMenus, template_title
 from app.loader import BackgroundTask
+from app.project_guard import ProjectGuard
 from app.recovery import RecoveryStore
 from engine.errors import LayerLabError
-from engine.project import PROJECT_SUFFIX, load_project, new_project, resources_dir, save_project
+from engine.project import PROJECT_SUFFIX, load_project, new_project, save_project
 
 MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
 OPENABLE_SUFFIXES = (PROJECT_SUFFIX, *MODEL_SUFFIXES)
-TEMPLATE_DIR = resources_dir() / "templates"
-DEMO_PATH = resources_dir() / f"demo{PROJECT_SUFFIX}"
 UNTITLED = "untitled"
 
 
 def default_recovery_dir() -> Path:
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
     return Path(base or Path.home() / ".layerlab") / "recovery"
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return None
-
-
-def template_title(path: Path) -> str:
-    """A template's menu title: its ``title`` key if it has one, else its file name."""
-    data = _read_json(path)
-    title = (data.get("title") or data.get("name")) if isinstance(data, dict) else None
-    return str(title) if title else path.stem.replace("_", " ").replace("-", " ").title()
-
-
-def template_description(path: Path) -> str:
-    data = _read_json(path)
-    description = data.get("description") if isinstance(data, dict) else None
-    return str(description) if description else ""
 
 
 class FileController(QObject):
@@ -79,6 +58,11 @@ class FileController(QObject):
         self._pending_template = False
         self._recovered_original: Path | None = None
         self._tasks: set[BackgroundTask] = set()
+        # The open file's lock (no two LayerLabs edit it unawares) and watch (runs that a
+        # CLI `train` records into it are merged, not wiped by our next save).
+        self.guard = ProjectGuard(self)
+        self.menus = FileMenus(self)
+        self.guard.changedOnDisk.connect(self._on_changed_on_disk)
 
     @property
     def parent_widget(self) -> QWidget:
@@ -94,7 +78,10 @@ class FileController(QObject):
         return f"{self.imported_name} (unsaved)" if self.imported_name else "Untitled"
 
     def _put(self, project: dict, path: Path | None, *, name: str | None, stem: str) -> None:
-        """The one place another project enters the document."""
+        """The one place another project enters the document. A project with a ``path``
+        must already be guarded (``_guard``); any other releases the previous file."""
+        if path is None or self.guard.path != path:
+            self.guard.close()
         self.imported_name = name
         self.suggested_stem = stem
         self.document.set_project(project, path)
@@ -169,17 +156,55 @@ class FileController(QObject):
             return
         if path == self.recovery.project_file:
             original = self._recovered_original
+            if original is not None and not self._guard(original, project):
+                original = None  # another LayerLab has it open: recovered as unsaved work
             self._put(project, original, name=None if original else "recovered work", stem=UNTITLED)
             self.document.undo_stack.resetClean()
             self.titleChanged.emit()
         elif as_template:
             self._put(project, None, name=template_title(path), stem=path.stem)
         else:
+            if not self._guard(path, project):
+                return
             self._put(project, path, name=None, stem=path.stem)
             self.settings.add_recent_file(path)
             self.settings.set_last_folder(path.parent)
         self.window.select_layer(0 if self.document.layer_count() else -1)
         self._status(f"Opened {path.name}")
+
+    def _guard(self, path: Path, project: dict) -> bool:
+        """Lock and watch ``path`` before it is opened. When another LayerLab holds it, ask;
+        read-only means Save goes to Save As. False: keep the current project."""
+        previous = self.document.path
+        if self.guard.open(path, project):
+            return True
+        answer = QMessageBox.question(
+            self.parent_widget,
+            "Project open elsewhere",
+            self.guard.message(),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.guard.open_read_only(path, project)
+            return True
+        if previous is not None:  # the current project stays open, and guarded
+            self.guard.open(previous, self.document.project)
+        return False
+
+    def _on_changed_on_disk(self, path: Path) -> None:
+        """Another program (a CLI `train`) rewrote the open file: take in its new runs."""
+        runs = self.guard.merged_runs(self.document.project)
+        if runs is None or runs == self.document.project.get("runs"):
+            return
+        added = len(runs) - len(self.document.project.get("runs") or [])
+        self.document.replace_runs(runs)
+        self._status(
+            f"{path.name} changed on disk: {added} new run(s) taken in."
+            if added > 0
+            else f"{path.name} changed on disk; its runs were taken in.",
+            8000,
+        )
 
     def _refused(self, path: Path, message: str) -> None:
         """A file that could not be opened: say why; a preview shown for it while Keras
@@ -196,11 +221,13 @@ class FileController(QObject):
         self._status(f"Loading TensorFlow… then opening {path.name}", 0)
         if path.suffix.lower() != PROJECT_SUFFIX:
             return
-        data = _read_json(path)
+        from engine.project import preview_project
+
         try:
+            data = preview_project(path)
             layers = data["model"]["layers"]
-        except (KeyError, TypeError):
-            return
+        except (LayerLabError, KeyError, TypeError):
+            return  # the validated open, once Keras is loaded, says what is wrong
         if isinstance(layers, list):
             preview = new_project()
             preview.update(
@@ -246,7 +273,7 @@ class FileController(QObject):
 
     # ------------------------------------------------------------------ save
     def save(self) -> bool:
-        if self.document.path is None:
+        if self.document.path is None or self.guard.read_only:
             return self.save_as()
         return self.save_to(self.document.path)
 
@@ -266,12 +293,20 @@ class FileController(QObject):
     def save_to(self, path: Path) -> bool:
         from engine.runs import place_run_files
 
+        problem = self.guard.prepare_save(path)
+        if problem:
+            QMessageBox.warning(self.parent_widget, "Cannot save", problem)
+            return False
+        merged = self.guard.merged_runs(self.document.project) if path == self.guard.path else None
+        if merged is not None:
+            self.document.replace_runs(merged)  # runs a CLI recorded meanwhile stay
         try:
             project = self.document.project
             if project.get("runs"):
                 project = place_run_files(project, path, self.document.path)
             save_project(project, path)
             self.document.project["runs"] = project.get("runs", [])
+            self.guard.saved(path, self.document.project)
         except (LayerLabError, OSError) as error:
             QMessageBox.warning(self.parent_widget, "Cannot save", _save_message(path, error))
             return False
@@ -284,47 +319,6 @@ class FileController(QObject):
         self.titleChanged.emit()
         self._status(f"Saved {path}")
         return True
-
-    # ------------------------------------------------------------------ menus
-    def fill_recent_menu(self, menu) -> None:
-        menu.clear()
-        recent = self.settings.recent_files()
-        for path in recent:
-            action = menu.addAction(Path(path).name)
-            action.setToolTip(path)
-            action.setData(path)
-            action.triggered.connect(self._open_recent)
-        if not recent:
-            menu.addAction("No recent files").setEnabled(False)
-        else:
-            menu.addSeparator()
-            menu.addAction("Clear list", self.settings.clear_recent_files)
-
-    def _open_recent(self) -> None:
-        path = self.sender().data()
-        if path:
-            self.open_path(Path(path))
-
-    def fill_templates_menu(self, menu) -> None:
-        menu.clear()
-        templates = sorted(TEMPLATE_DIR.glob(f"*{PROJECT_SUFFIX}")) if TEMPLATE_DIR.exists() else []
-        for path in templates:
-            action = menu.addAction(template_title(path))
-            action.setData(str(path))
-            description = template_description(path)
-            action.setToolTip(description)
-            action.setStatusTip(description)
-            action.triggered.connect(self._open_template)
-        if templates:
-            menu.addSeparator()
-        action = menu.addAction("Demo: digits MLP")
-        action.setData(str(DEMO_PATH))
-        action.triggered.connect(self._open_template)
-
-    def _open_template(self) -> None:
-        path = self.sender().data()
-        if path:
-            self.open_path(Path(path), as_template=True)
 
     # ------------------------------------------------------------------ start-up
     def open_first(self, path: str | Path | None) -> None:
@@ -385,10 +379,12 @@ class FileController(QObject):
             task.deleteLater()
 
     def shutdown(self) -> None:
-        """Wait for file tasks; the window is closing normally, so drop the autosave."""
+        """Wait for file tasks; the window is closing normally, so drop the autosave and
+        release the open file."""
         for task in list(self._tasks):
             task.wait()
         self.recovery.clear()
+        self.guard.close()
 
 
 def ask_unsaved_changes(parent: QWidget, name: str) -> QMessageBox.StandardButton:

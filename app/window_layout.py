@@ -215,7 +215,7 @@ class WindowLayout:
         file_menu.addActions([w.new_action, w.open_action])
         w.recent_menu = file_menu.addMenu("Open &Recent")
         w.recent_menu.setObjectName("recentMenu")
-        w.recent_menu.aboutToShow.connect(lambda: w.files.fill_recent_menu(w.recent_menu))
+        w.recent_menu.aboutToShow.connect(lambda: w.files.menus.fill_recent_menu(w.recent_menu))
         file_menu.addSeparator()
         file_menu.addActions([w.save_action, w.save_as_action, w.export_action])
         file_menu.addSeparator()
@@ -231,7 +231,7 @@ class WindowLayout:
         w.templates_menu = bar.addMenu("&Templates")
         w.templates_menu.setToolTipsVisible(True)
         w.templates_menu.setObjectName("templatesMenu")
-        w.files.fill_templates_menu(w.templates_menu)
+        w.files.menus.fill_templates_menu(w.templates_menu)
 
         train_menu = bar.addMenu("T&raining")
         train_menu.addActions([w.train_action, w.pause_action, w.stop_action])

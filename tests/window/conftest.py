@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtWidgets import QMessageBox
 
 from app.main_window import MainWindow
 from app.settings import AppSettings
@@ -35,3 +36,20 @@ def make_window(qtbot, tmp_path):
 @pytest.fixture
 def window(make_window):
     return make_window()
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_modal_dialogs(monkeypatch):
+    """A modal message box nobody answers would hang the suite: a test that expects one
+    patches it (``monkeypatch.setattr(QMessageBox, "question", ...)``); any other fails the
+    test at once, naming the dialog."""
+
+    def unexpected(kind):
+        def show(*args, **kwargs):
+            texts = [a for a in args if isinstance(a, str)]
+            raise AssertionError(f"Unexpected modal {kind} dialog: {texts}")
+
+        return staticmethod(show)
+
+    for kind in ("question", "warning", "critical", "information"):
+        monkeypatch.setattr(QMessageBox, kind, unexpected(kind))

@@ -107,6 +107,7 @@ def test_imdb_mlp_by_keyboard_break_undo_save_reopen(qtbot, make_window, tmp_pat
     assert window.save()
     assert target.exists() and not window.isWindowModified()
     assert window.windowTitle().startswith("imdb_mlp.llproj")
+    window.files.guard.close()  # as when the first window closes: the file is free again
     reopened = make_window(target)
     assert reopened.document.project["model"] == window.document.project["model"]
     assert _rows(reopened) == _rows(window)

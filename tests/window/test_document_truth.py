@@ -265,3 +265,53 @@ def test_train_is_disabled_while_the_recovery_question_is_asked(qtbot, make_wind
     monkeypatch.setattr("app.recovery.RecoveryStore.exists", lambda self: True, raising=False)
     make_window()
     assert states == [False]
+
+
+def test_second_window_on_an_open_project_asks_and_opens_read_only(
+    qtbot, make_window, tmp_path, monkeypatch
+):
+    """Issue 10: two instances, one project: the second is told and may open read-only;
+    its Save then goes to Save As instead of silently dropping the first one's changes."""
+    path = tmp_path / "shared.llproj"
+    save_project(new_project(), path)
+    first = make_window(path)
+    assert first.document.path == path
+    asked = []
+
+    def question(parent, title, text, *args, **kwargs):
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    second = make_window(path)
+    assert asked and "shared.llproj" in asked[0]
+    second.document.insert_layer(0, "Dense")
+    dialogs = []
+    monkeypatch.setattr(
+        QFileDialog,
+        "getSaveFileName",
+        staticmethod(lambda *a, **k: dialogs.append(a) or ("", "")),
+    )
+    assert not second.save()
+    assert dialogs, "Save on a read-only project must ask for another file"
+
+
+def test_a_run_recorded_on_disk_is_merged_not_wiped_by_the_next_save(qtbot, make_window, tmp_path):
+    """Issue 10: a CLI `train` recording a run into the open project is kept."""
+    path = tmp_path / "p.llproj"
+    save_project(new_project(), path)
+    window = make_window(path)
+    on_disk = json.loads(path.read_text())
+    on_disk["runs"] = [
+        {"id": "cli-run-1", "name": "Run 1", "status": "completed", "history": {"loss": [1.0]}}
+    ]
+    from engine.project import load_project
+
+    path.write_text(json.dumps(on_disk))  # as another process's save would
+    qtbot.waitUntil(
+        lambda: [run.get("id") for run in window.document.project["runs"]] == ["cli-run-1"],
+        timeout=10_000,
+    )
+    window.document.insert_layer(0, "Dense")
+    assert window.save()
+    assert [run["id"] for run in load_project(path)["runs"]] == ["cli-run-1"]
