@@ -80,7 +80,7 @@ class MainWindow(QMainWindow):
         self.summary = SummaryTab(self)
         self.layout_builder.build_menus()
         self._connect()
-        self.resize(1280, 800)
+        self.layout_builder.fit_to_screen(1280, 800)
         self.layout_builder.restore()
 
         self.autosave_timer = QTimer(self)

@@ -10,7 +10,7 @@ import inspect
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -44,6 +44,11 @@ class WindowLayout:
 
     # ------------------------------------------------------------------ widgets
     def build_widgets(self) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        from widgets.wheel_guard import install_wheel_guard
+
+        install_wheel_guard(QApplication.instance())  # the wheel scrolls forms, not values
         self._build_builder()
         self._build_summary()
         self._build_docks()
@@ -275,7 +280,7 @@ class WindowLayout:
         )
 
     # ------------------------------------------------------------------ saved layout
-    def _default_dock_sizes(self) -> None:
+    def default_dock_sizes(self) -> None:
         """Sizes for a first launch: a wide builder, curves below, settings at the right."""
         w = self.window
         w.resizeDocks([w.docks["curvesDock"]], [300], Qt.Orientation.Vertical)
@@ -287,6 +292,18 @@ class WindowLayout:
         )
         width = w.builder_splitter.width() or 880
         w.builder_splitter.setSizes([215, width - 215 - 290, 290])
+
+    def fit_to_screen(self, width: int, height: int) -> None:
+        """A first size of ``width`` × ``height``, but never larger than the screen's
+        available area (a 1024×700 screen showed a 1280×800 window cut off)."""
+        w = self.window
+        screen = w.screen() or QGuiApplication.primaryScreen()
+        if screen is not None:
+            room = screen.availableGeometry()
+            frame = 40  # title bar and borders the window manager adds
+            width = min(width, room.width())
+            height = min(height, room.height() - frame)
+        w.resize(width, height)
 
     def restore(self) -> None:
         w = self.window
@@ -300,7 +317,7 @@ class WindowLayout:
         if state is not None:
             w.restoreState(state)
         else:
-            QTimer.singleShot(0, self._default_dock_sizes)
+            QTimer.singleShot(0, self.default_dock_sizes)
 
     def save(self) -> None:
         w = self.window

@@ -153,11 +153,23 @@ def compiled_metric_name(metric) -> str | None:
 def _axis_label(item: pg.PlotItem, text: str | None) -> None:
     """Name the left axis after what it shows (no label, no space, when unknown)."""
     axis = item.getAxis("left")
-    axis.enableAutoSIPrefix(False)  # "accuracy (x0.001)" with ticks 200…800 read wrongly
     if text:
         item.setLabel("left", text, color=axis.textPen().color().name(), size="8pt")
     else:
         axis.showLabel(False)
+    _plain_ticks(axis)
+
+
+def _plain_ticks(axis: pg.AxisItem) -> None:
+    """Ticks in the values' own units, always. Turning pyqtgraph's SI prefix off freezes the
+    scale it last computed from the range at that moment (ticks 200…1000 for accuracy
+    0.2…1.0 were seen), so the scale is reset to 1 as well."""
+    axis.enableAutoSIPrefix(False)
+    axis.autoSIPrefixScale = 1.0
+    axis.labelUnitPrefix = ""
+    axis._updateLabel()
+    axis.picture = None
+    axis.update()
 
 
 def _format_value(value: float) -> str:
@@ -656,7 +668,11 @@ class LiveCurves(QWidget):
         self._batches_dirty = self._epochs_dirty = True
         self.flush()
         for plot in (self.loss_plot, self.metric_plot):
-            plot.getPlotItem().enableAutoRange()
+            item = plot.getPlotItem()
+            if not self._overlays:  # nothing left to show: fresh axes, not the old run's
+                item.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+            item.enableAutoRange()
+            _plain_ticks(item.getAxis("left"))
 
     # -- overlays of recorded runs -----------------------------------------------------------
 

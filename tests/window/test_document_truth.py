@@ -315,3 +315,10 @@ def test_a_run_recorded_on_disk_is_merged_not_wiped_by_the_next_save(qtbot, make
     window.document.insert_layer(0, "Dense")
     assert window.save()
     assert [run["id"] for run in load_project(path)["runs"]] == ["cli-run-1"]
+
+
+def test_first_window_fits_the_screen(make_window):
+    """Seen on a 1024×700 screen: the window opened at 1280×800, docks off-screen."""
+    window = make_window()
+    room = window.screen().availableGeometry()
+    assert window.width() <= room.width() and window.height() <= room.height()

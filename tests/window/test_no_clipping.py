@@ -97,9 +97,12 @@ def dock_problems(window) -> list[str]:
 
 
 def show_at(window, qtbot, width: int, height: int) -> None:
+    """The window as a first launch lays it out on a screen of this size (the offscreen
+    screen is only 800 px wide, so the default dock sizes are applied again)."""
     window.resize(width, height)
     window.showNormal()
     qtbot.waitUntil(lambda: window.width() == width, timeout=5_000)
+    window.layout_builder.default_dock_sizes()
     qtbot.wait(100)
 
 
