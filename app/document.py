@@ -284,15 +284,20 @@ class ProjectDocument(QObject):
     # Other sections --------------------------------------------------------------------
     def set_dataset(self, block: dict) -> None:
         """Change the dataset; a model that fixes its own input shape follows the new
-        dataset's signature in the same undo step (when the signature is known)."""
+        dataset's signature in the same undo step (its InputLayer is dropped when the new
+        signature is unknown until loading, so no old shape stays on screen)."""
         if block == self.project.get("dataset"):
             return
         after: dict[str, Any] = {"dataset": copy.deepcopy(block)}
         shape = self._probe(block)
         model = self.project.get("model")
-        if self.ready and shape is not None and self.spec_input_shape() not in (None, shape):
+        if self.ready and self.spec_input_shape() not in (None, shape):
+            # The model's own input belonged to the old dataset: it takes the new one's
+            # shape, or is dropped while the new shape cannot be known before loading.
             with contextlib.suppress(LayerLabError):
-                after["model"] = self._spec.set_input_shape(model, list(shape))
+                after["model"] = self._spec.set_input_shape(
+                    model, list(shape) if shape is not None else None
+                )
         self.edit("Change dataset", after, merge_key=None)
 
     def set_training(self, compile_block: dict, fit_block: dict) -> None:
@@ -375,6 +380,12 @@ class ProjectDocument(QObject):
             return
         started = time.perf_counter()
         shape = self.input_signature  # None: the model's own InputLayer, as in training
+        if shape is None and self.spec_input_shape() is None:
+            # Not an error: the dataset gives the shape when it loads (training does that),
+            # so until then there are no shapes or counts to show.
+            self.analysis = None
+            self.analysis_ms = 0.0
+            return
         try:
             self.analysis = self._spec.analyse(
                 self.project["model"], input_shape=shape, target_shape=self.target_shape

@@ -91,7 +91,9 @@ def _input_row(document: Any) -> StackRow:
         shape, source = None, ""
     if shape is None:
         title = "Input · shape comes from the dataset"
-        tooltip = "The input shape is taken from the dataset once it is loaded."
+        tooltip = "The input shape is taken from the dataset once it is loaded." + (
+            f" {document.signature_note}" if document.signature_note else ""
+        )
         output = ""
     else:
         title = f"Input {format_shape(shape)}"

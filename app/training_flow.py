@@ -156,6 +156,10 @@ class TrainingFlow(QObject):
     def _on_paused_changed(self, paused: bool) -> None:
         window = self.window
         window.pause_action.setText("&Resume" if paused else "&Pause")
+        pixmap = window.style().StandardPixmap
+        window.pause_action.setIcon(
+            window.style().standardIcon(pixmap.SP_MediaPlay if paused else pixmap.SP_MediaPause)
+        )
         window.progress.set_paused(paused)
         window.training_panel.set_running(self.controller.is_running(), paused)
 

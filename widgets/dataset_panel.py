@@ -470,7 +470,8 @@ class DatasetPanel(QWidget):
         else:
             values["classes"].setText("— (regression)" if info.get("task") == "regression" else "—")
         values["sizes"].setText(
-            f"{info.get('train_size', 0):,} train · {info.get('val_size', 0):,} validation · "
+            info.get("sizes_text")  # the engine's one text for these counts
+            or f"{info.get('train_size', 0):,} train · {info.get('val_size', 0):,} validation · "
             f"{info.get('test_size', 0):,} test"
         )
         description = str(info.get("description") or "")

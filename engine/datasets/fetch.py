@@ -91,8 +91,8 @@ def _guard(real_get_file, label: str, progress: Progress | None, fetched: list):
             raise
         except Exception as error:
             raise DatasetError(
-                f"{label} is not in the Keras cache and could not be downloaded "
-                f"({_reason(error)}).",
+                f"{label[:1].upper()}{label[1:]} is not in the Keras cache and could not be "
+                f"downloaded ({_reason(error)}).",
                 fix=(
                     f"Connect to the internet and try again, or download {origin} yourself and "
                     f"put it at {placed}."

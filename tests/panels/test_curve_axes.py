@@ -26,5 +26,5 @@ def test_clear_gives_fresh_axes(qtbot):
     item.disableAutoRange()
     item.setRange(xRange=(0, 40), yRange=(100, 900), padding=0)
     curves.clear()
-    (x0, x1), (y0, y1) = item.viewRange()
+    (_x0, x1), (_y0, y1) = item.viewRange()
     assert x1 <= 1.5 and y1 <= 1.5

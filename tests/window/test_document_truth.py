@@ -320,5 +320,18 @@ def test_a_run_recorded_on_disk_is_merged_not_wiped_by_the_next_save(qtbot, make
 def test_first_window_fits_the_screen(make_window):
     """Seen on a 1024×700 screen: the window opened at 1280×800, docks off-screen."""
     window = make_window()
-    room = window.screen().availableGeometry()
-    assert window.width() <= room.width() and window.height() <= room.height()
+    room = window.screen().availableGeometry()  # offscreen: 800×800
+    smallest = window.minimumSizeHint()
+    assert window.width() <= max(room.width(), smallest.width()) < 1280
+    assert window.height() <= max(room.height(), smallest.height()) < 800 + 1
+
+
+def test_a_dataset_whose_shape_is_unknown_never_shows_the_old_shape(window):
+    """Seen under Xvfb: switching to an image folder without a path kept Input (64,)."""
+    document = window.document
+    assert window.stack_model.rows()[0].title == "Input (64,)"
+    document.set_dataset({"source": "image_folder"})
+    assert document.input_shape() is None
+    assert window.stack_model.rows()[0].title == "Input · shape comes from the dataset"
+    document.undo_stack.undo()
+    assert window.stack_model.rows()[0].title == "Input (64,)"
