@@ -59,7 +59,7 @@ def load_catalog(libraries: list[str] | tuple[str, ...] = ()) -> LoadedCatalog:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        preload_libraries(libraries)
+        preload_libraries(libraries or default_libraries())
         before = set(sys.modules)
         from engine.quiet import import_keras
 
@@ -97,6 +97,31 @@ def extension_files(module_names) -> list[str]:
             continue
         files.append(path)
     return files
+
+
+DEFAULT_LIBRARIES = (
+    "libtensorflow_framework.so*",
+    "libtensorflow_cc.so*",
+    "python/platform/_pywrap_cpu_feature_guard*.so",
+)
+
+
+def default_libraries() -> list[str]:
+    """TensorFlow's big native libraries, found without importing it: what to preload on a
+    first launch, before the cache remembers what an import really loaded."""
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    try:
+        spec = find_spec("tensorflow")
+    except (ImportError, ValueError):
+        return []
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    found: list[str] = []
+    for folder in folders[:1]:
+        for pattern in DEFAULT_LIBRARIES:
+            found += sorted(str(path) for path in Path(folder).glob(pattern))
+    return found
 
 
 def preload_libraries(paths) -> int:

@@ -160,3 +160,22 @@ def test_wait_right_after_a_cached_start_still_loads(qtbot, cache_dir):
     with qtbot.waitSignal(loader.ready, timeout=10_000):
         pass
     assert loader.is_ready()
+
+
+def test_first_launch_preloads_tensorflows_libraries_without_importing_it():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "import sys; from app.loader import default_libraries; found = default_libraries(); "
+        "assert any('libtensorflow_framework' in p for p in found), found; "
+        "assert any('_pywrap_cpu_feature_guard' in p for p in found), found; "
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False"]
