@@ -194,13 +194,5 @@ def _project_calls():
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine/project.py words its messages as 'field.path: problem' (e.g. 'compile.loss: "
-        "unknown loss …', 'fit.epochs must be …'), which tests/engine/test_project.py pins; "
-        "its owner rewords them (then this marker goes)."
-    ),
-)
 def test_project_validation_messages():
     assert _sentence_problems(_raised(_project_calls())) == []
