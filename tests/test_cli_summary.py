@@ -136,7 +136,8 @@ def test_other_bad_inputs_are_one_plain_line(tmp_path, capsys):
     expected = {
         "unbuilt.llproj": "its model has no input shape, so Keras cannot work out shapes and "
         "parameter counts. Set the input shape",
-        "broken.llproj": "Cannot open broken.llproj: the setting model.layers[1] (Dense 'dense'): units",
+        "broken.llproj": "Cannot open broken.llproj: the setting model.layers[1] (Dense 'dense'): "
+        "units",
         "missing.llproj": "there is no such file",
         "empty.keras": "Cannot open empty.keras: the file is empty (0 bytes).",
         "notes.txt": "give a LayerLab project (.llproj) or a .h5 or .keras model file",

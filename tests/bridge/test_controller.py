@@ -129,13 +129,14 @@ def test_stop_while_paused_ends_the_run(qtbot, controller, npz):
     assert not controller.is_paused()
 
 
-def test_nan_loss_ends_the_run_early_stopped(qtbot, controller, npz):
+def test_nan_loss_fails_the_run(qtbot, controller, npz):
+    """Issue 10: a NaN loss is a failed run (it was "early_stopped" with exit 0)."""
     recorder = Recorder(controller)
     optimizer = {"class_name": "SGD", "config": {"learning_rate": 1e12}}
     _run_to_end(qtbot, controller, make_project(npz, epochs=3, optimizer=optimizer))
     end = recorder.events[-1]
-    assert isinstance(end, TrainEnd) and end.status == "early_stopped"
-    assert recorder.results[0].status == "early_stopped"
+    assert isinstance(end, TrainEnd) and end.status == "failed"
+    assert recorder.results[0].status == "failed"
     losses = [loss for event in recorder.of(BatchesEnd) for loss in event.losses]
     assert not math.isfinite(losses[-1])
     assert recorder.errors == []

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 
 import keras
-import pytest
 
 from engine import compiling
 from engine import spec as S

@@ -31,6 +31,8 @@ from engine.project import (
     validate_project,
 )
 
+THE, SETTING = r"^The setting ", r"^Setting "  # how project messages start
+
 
 def plain_json(value):
     return json.loads(json.dumps(value))
@@ -224,40 +226,54 @@ def test_missing_sections_are_named(section):
 def test_unknown_layer_class_is_refused_naming_the_layer():
     project = demo_project()
     project["model"]["layers"][2]["class_name"] = "FancyLayer"
-    error = refused(project, r"^Setting model\.layers\[2\]: unknown layer type 'FancyLayer'")
+    error = refused(project, SETTING + r"model\.layers\[2\]: unknown layer type 'FancyLayer'")
     assert error.field.startswith("model.layers[2]")
 
 
 def test_a_misspelt_layer_class_gets_suggestions():
     project = demo_project()
     project["model"]["layers"][1]["class_name"] = "Dens"
-    refused(project, r"^Setting model\.layers\[1\]: unknown layer type 'Dens'.* Did you mean Dense")
+    refused(
+        project, SETTING + r"model\.layers\[1\]: unknown layer type 'Dens'.* Did you mean Dense"
+    )
 
 
 def test_code_carrying_layers_in_a_project_are_refused():
     project = demo_project()
     project["model"]["layers"][2]["class_name"] = "Lambda"
-    refused(project, r"^Setting model\.layers\[2\]: the model contains a Lambda layer .*arbitrary code")
+    refused(
+        project, SETTING + r"model\.layers\[2\]: the model contains a Lambda layer .*arbitrary code"
+    )
 
 
 def test_bad_layer_value_is_refused_naming_the_field():
     project = demo_project()
     project["model"]["layers"][1]["config"]["units"] = -3
-    error = refused(project, r"^The setting model\.layers\[1\] \(Dense 'dense'\): units .*-3")
+    error = refused(project, THE + r"model\.layers\[1\] \(Dense 'dense'\): units .*-3")
     assert error.field.startswith("model.layers[1]")
 
 
 @pytest.mark.parametrize(
     ("section", "key", "value", "message"),
     [
-        ("fit", "epochs", 0, r"^The setting fit\.epochs must be a positive integer, got 0\.$"),
-        ("fit", "epochs", 2.5, r"^The setting fit\.epochs must be a positive integer, got 2\.5\.$"),
-        ("fit", "batch_size", "32", r"^The setting fit\.batch_size must be a positive integer, got '32'"),
-        ("fit", "validation_split", 1.0, r"^The setting fit\.validation_split must be a number from 0"),
-        ("fit", "shuffle", "yes", r"^The setting fit\.shuffle must be true or false"),
-        ("fit", "seed", -1, r"^The setting fit\.seed must be a non-negative integer or null"),
-        ("fit", "class_weight", {"cat": 1.0}, r"^Setting fit\.class_weight: class 'cat' must be a class"),
-        ("fit", "class_weight", {"0": -1}, r"^The setting fit\.class_weight\['0'\] must be a non-negative"),
+        ("fit", "epochs", 0, THE + r"fit\.epochs must be a positive integer, got 0\.$"),
+        ("fit", "epochs", 2.5, THE + r"fit\.epochs must be a positive integer, got 2\.5\.$"),
+        ("fit", "batch_size", "32", THE + r"fit\.batch_size must be a positive integer, got '32'"),
+        ("fit", "validation_split", 1.0, THE + r"fit\.validation_split must be a number from 0"),
+        ("fit", "shuffle", "yes", THE + r"fit\.shuffle must be true or false"),
+        ("fit", "seed", -1, THE + r"fit\.seed must be a non-negative integer or null"),
+        (
+            "fit",
+            "class_weight",
+            {"cat": 1.0},
+            SETTING + r"fit\.class_weight: class 'cat' must be a class",
+        ),
+        (
+            "fit",
+            "class_weight",
+            {"0": -1},
+            THE + r"fit\.class_weight\['0'\] must be a non-negative",
+        ),
         (
             "fit",
             "callbacks",
@@ -268,16 +284,21 @@ def test_bad_layer_value_is_refused_naming_the_field():
             "fit",
             "callbacks",
             [{"class_name": "EarlyStopping", "config": {"patients": 3}}],
-            r"^The setting fit\.callbacks\[0\] \(EarlyStopping\): unknown setting 'patients'",
+            THE + r"fit\.callbacks\[0\] \(EarlyStopping\): unknown setting 'patients'",
         ),
-        ("compile", "loss", "mean_squared_eror", r"^Setting compile\.loss: unknown loss"),
-        ("compile", "loss", 3, r"^The setting compile\.loss must be a Keras loss name"),
-        ("compile", "optimizer", "adamm", r"^Setting compile\.optimizer: unknown optimizer 'adamm'"),
+        ("compile", "loss", "mean_squared_eror", SETTING + r"compile\.loss: unknown loss"),
+        ("compile", "loss", 3, THE + r"compile\.loss must be a Keras loss name"),
+        (
+            "compile",
+            "optimizer",
+            "adamm",
+            SETTING + r"compile\.optimizer: unknown optimizer 'adamm'",
+        ),
         (
             "compile",
             "optimizer",
             {"class_name": "Adam", "config": {"learning_rate": -0.1}},
-            r"^The setting compile\.optimizer\.config\.learning_rate must be a positive number",
+            THE + r"compile\.optimizer\.config\.learning_rate must be a positive number",
         ),
         (
             "compile",
@@ -285,8 +306,13 @@ def test_bad_layer_value_is_refused_naming_the_field():
             {"module": "evil", "class_name": "Adam", "config": {}},
             r"module 'evil' is not part of Keras",
         ),
-        ("compile", "metrics", ["accuracy", "acurracy"], r"^Setting compile\.metrics\[1\]: unknown"),
-        ("dataset", "source", "", r"^The setting dataset\.source must name where the data comes from"),
+        (
+            "compile",
+            "metrics",
+            ["accuracy", "acurracy"],
+            SETTING + r"compile\.metrics\[1\]: unknown",
+        ),
+        ("dataset", "source", "", THE + r"dataset\.source must name where the data comes from"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_field(section, key, value, message):
@@ -319,7 +345,7 @@ def test_valid_settings_pass():
 def test_runs_must_be_a_list():
     project = new_project()
     project["runs"] = {"a": 1}
-    assert refused(project, r"^The setting runs must be a list").field == "runs"
+    assert refused(project, THE + r"runs must be a list").field == "runs"
     del project["runs"]
     assert validate_project(project)["runs"] == []
 
