@@ -25,7 +25,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -36,23 +35,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import run_exports
 from app.loader import BackgroundTask
+from app.run_exports import EXPORT_KINDS
 from engine import runs as records
-from engine.files import atomic_write_text
 from widgets.adaptive_splitter import AdaptiveSplitter
 from widgets.evaluation_view import EvaluationView
 from widgets.run_table import RunTableView
 
 PREVIOUS_RUN = "__previous__"
-EXPORT_KINDS = {
-    "h5": ("Trained model (.h5)…", "Keras HDF5 model (*.h5)", ".h5"),
-    "keras": ("Trained model (.keras)…", "Keras model (*.keras)", ".keras"),
-    "saved_model": ("TensorFlow SavedModel…", None, ""),
-    "png": ("Curves as PNG…", "PNG image (*.png)", ".png"),
-    "svg": ("Curves as SVG…", "SVG image (*.svg)", ".svg"),
-    "csv": ("History of selected runs (.csv)…", "CSV file (*.csv)", ".csv"),
-    "script": ("Python script…", "Python script (*.py)", ".py"),
-}
 
 
 class RunsPanel(QWidget):
@@ -90,6 +81,9 @@ class RunsPanel(QWidget):
         self.base_combo = QComboBox()
         self.base_combo.setObjectName("compareBase")
         self.base_combo.setToolTip("What the Changes column compares each run with")
+        # Room for "the previous run" (it was cut to "the previ" at 1280×800).
+        self.base_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.base_combo.setMinimumContentsLength(16)
         self.base_combo.currentIndexChanged.connect(self._on_base_chosen)
 
         def button(text, name, slot, tip):
@@ -434,57 +428,8 @@ class RunsPanel(QWidget):
 
     def export_dialog(self, kind: str) -> None:
         """Ask where to write, then export (``kind``: a key of ``EXPORT_KINDS``)."""
-        run = self.current_run()
-        stem = str(run.get("name", "run")).replace(" ", "_") if run else "runs"
-        folder = self.project_path.parent if self.project_path else Path.home()
-        title, pattern, suffix = EXPORT_KINDS[kind]
-        if kind == "saved_model":
-            path = QFileDialog.getSaveFileName(self, title, str(folder / f"{stem}_saved_model"))[0]
-        else:
-            path = QFileDialog.getSaveFileName(
-                self, title, str(folder / f"{stem}{suffix}"), pattern
-            )[0]
-        if path:
-            self.export_to(kind, path)
+        run_exports.export_dialog(self, kind)
 
     def export_to(self, kind: str, path) -> None:
         """Export without a dialog (curves and CSV at once, the rest on the worker thread)."""
-        path = Path(path)
-        run = self.current_run()
-        try:
-            if kind in ("png", "svg"):
-                if self.curves is None:
-                    raise ValueError("There are no curves to export.")
-                (self.curves.export_png if kind == "png" else self.curves.export_svg)(path)
-                self.statusMessage.emit(f"Curves written to {path}.")
-                return
-            if kind == "csv":
-                from engine.export import history_csv
-
-                atomic_write_text(path, history_csv(self.selected_runs() or self.runs()))
-                self.statusMessage.emit(f"History written to {path}.")
-                return
-        except Exception as error:
-            self.statusMessage.emit(f"Export failed: {error}")
-            return
-        if run is None:
-            self.statusMessage.emit("Select a run to export.")
-            return
-
-        def work(cancelled):
-            if kind == "script":
-                from engine.export import export_script
-
-                settings = {**self.project, **(run.get("snapshot") or {})}
-                atomic_write_text(path, export_script(settings, title=str(run.get("name"))))
-            elif kind == "saved_model":
-                from engine.export import export_saved_model
-
-                export_saved_model(records.run_model(self.project_path, run), path)
-            else:
-                from engine.modelfile import save_model
-
-                save_model(records.run_model(self.project_path, run), path)
-            return path
-
-        self._start("export", work, lambda written: self.statusMessage.emit(f"Wrote {written}."))
+        run_exports.export_to(self, kind, path)

@@ -335,3 +335,27 @@ def test_a_dataset_whose_shape_is_unknown_never_shows_the_old_shape(window):
     assert window.stack_model.rows()[0].title == "Input · shape comes from the dataset"
     document.undo_stack.undo()
     assert window.stack_model.rows()[0].title == "Input (64,)"
+
+
+def test_runs_panel_compare_combo_is_readable_at_1280x800(qtbot, window):
+    """Issue 9, defect 7: "Compare with: the previ" was cut at 1280×800."""
+    runs = [
+        {
+            "id": f"r{i}",
+            "name": f"Run {i} with dropout 0.{i}",
+            "status": "completed",
+            "history": {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]},
+        }
+        for i in range(1, 4)
+    ]
+    window.document.replace_runs(runs)
+    window.resize(1280, 800)
+    window.layout_builder.default_dock_sizes()
+    window.docks["runsDock"].raise_()
+    qtbot.wait(100)
+    combo = window.runs_panel.base_combo
+    text_width = combo.fontMetrics().horizontalAdvance(combo.currentText())
+    assert combo.currentText() == "the previous run"
+    # The layout may never squeeze it below its text (plus the arrow).
+    assert combo.minimumSizeHint().width() >= text_width + 20
+    assert combo.width() >= text_width + 20
