@@ -234,13 +234,18 @@ class MainWindow(QMainWindow):
             return
         if index < 0 and self.stack_view.list.currentIndex().row() == 0:
             shape = document.input_shape()
-            source = "the dataset" if document.input_signature is not None else "the model"
-            note = (
-                f"The stack's input: {format_shape(shape)}, from {source}. It follows the "
-                "dataset; type a shape here to fix it in the model."
-                if shape
-                else "Type the sample shape (without the batch size), or pick a dataset."
-            )
+            if document.input_signature is not None:
+                note = (
+                    f"The stack's input: {format_shape(shape)}, from the dataset. It follows "
+                    "the dataset: pick another dataset (or change its options) to change it."
+                )
+            elif shape:
+                note = f"The stack's input: {format_shape(shape)}, set in the model."
+            else:
+                note = (
+                    "The dataset gives the input shape once it is loaded; you can also type the "
+                    "sample shape (without the batch size)."
+                )
             self.property_editor.show_input(shape, note)
             return
         if index < 0 or index >= document.layer_count():

@@ -33,6 +33,7 @@ class TrainingFlow(QObject):
         self.controller = window.controller
         self.last_result: Any = None
         self._run_generation: int | None = None
+        self._live_run_id: str | None = None  # the recorded run the live curves show
         self._tasks: set[BackgroundTask] = set()
         controller = self.controller
         controller.event.connect(self._on_event)
@@ -73,6 +74,7 @@ class TrainingFlow(QObject):
         window.curves.clear()
         window.progress.reset()
         self.last_result = None
+        self._live_run_id = None
         window.export_action.setEnabled(False)
         self._run_generation = self.document.generation
         self.controller.start(
@@ -187,6 +189,7 @@ class TrainingFlow(QObject):
         if getattr(task, "generation", None) != self.document.generation:
             return
         _project, run = recorded
+        self._live_run_id = run["id"]  # its curves are on screen already: no overlay of it
         self.document.replace_runs([*self.document.project.get("runs", []), run])
         self.window.runs_panel.table.select_runs([run["id"]])
 
@@ -230,6 +233,7 @@ class TrainingFlow(QObject):
         curves = self.window.curves
         curves.clear_overlays()
         hints = {run.get("id"): run.get("overfitting") for run in self.window.runs_panel.runs()}
+        overlays = [item for item in overlays if item[0] != self._live_run_id]
         for number, (key, label, history) in enumerate(overlays):
             color = OVERLAY_COLORS[number % len(OVERLAY_COLORS)]
             snapshot = (self.window.runs_panel.run_by_id(key) or {}).get("snapshot") or {}
@@ -284,6 +288,7 @@ class TrainingFlow(QObject):
     def reset(self) -> None:
         """Another document: the last run's model and result are not its own."""
         self.last_result = None
+        self._live_run_id = None
         self.window.export_action.setEnabled(False)
         if self._run_generation is not None:
             self._run_generation = -1  # what the previous document's run still sends is dropped

@@ -359,3 +359,22 @@ def test_runs_panel_compare_combo_is_readable_at_1280x800(qtbot, window):
     # The layout may never squeeze it below its text (plus the arrow).
     assert combo.minimumSizeHint().width() >= text_width + 20
     assert combo.width() >= text_width + 20
+
+
+def test_the_finished_run_is_not_drawn_twice_over_its_live_curves(qtbot, window):
+    """Seen under Xvfb: after a run, "Run 1" was overlaid on the same live curves."""
+    document = window.document
+    document.set_training(
+        document.project["compile"], {**document.project["fit"], "epochs": 1, "callbacks": []}
+    )
+    window.train()
+    qtbot.waitUntil(lambda: len(document.project["runs"]) == 1, timeout=120_000)
+    qtbot.wait(50)
+    run_id = document.project["runs"][0]["id"]
+    assert window.runs_panel.table.selected_run_ids() == [run_id]
+    assert window.curves.overlay_keys() == []
+    window.train()  # the next run's live curves replace it: now it may be overlaid
+    qtbot.waitUntil(lambda: len(document.project["runs"]) == 2, timeout=120_000)
+    window.runs_panel.table.select_runs([run_id])
+    qtbot.wait(50)
+    assert window.curves.overlay_keys() == [run_id]
