@@ -142,12 +142,13 @@ class RunsPanel(QWidget):
 
         self.evaluation = EvaluationView(self)
         self.evaluation.predictRequested.connect(self.predict)
-        self.splitter = AdaptiveSplitter(first_share=0.4)
+        # The table gets most of the width: its Changes column is what users compare.
+        self.splitter = AdaptiveSplitter(first_share=0.6)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(self.evaluation)
-        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([180, 420])
+        self.splitter.setSizes([420, 280])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.splitter, 1)

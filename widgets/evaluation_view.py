@@ -207,22 +207,25 @@ class EvaluationView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)
         layout.addWidget(self.stack, 1)
-        self.show_message("No evaluation yet.")
+        self.show_message("Select a run and press Evaluate.")
 
     # -- public ------------------------------------------------------------------------------
 
     def show_message(self, text: str) -> None:
-        """Replace the views with a message (``Evaluating…``, an error, nothing selected)."""
+        """Replace the views with a message (``Evaluating…``, an error, nothing selected);
+        the summary line belongs to a shown evaluation, so it is hidden meanwhile."""
         self.message.setText(text)
+        self.summary.hide()
         self.stack.setCurrentWidget(self.message)
 
     def clear(self) -> None:
         self.result = None
-        self.summary.setText("Select a run and press Evaluate.")
-        self.show_message("No evaluation yet.")
+        self.summary.clear()
+        self.show_message("Select a run and press Evaluate.")
 
     def show_evaluation(self, result, title: str = "") -> None:
         self.result = result
+        self.summary.show()
         metrics = " · ".join(f"{k} {v:.4g}" for k, v in result.metrics.items())
         head = f"<b>{title}</b> — " if title else ""
         extra = ""
