@@ -402,6 +402,12 @@ class RunsPanel(QWidget):
             current = self.current_run()
             if current is not None and current["id"] == run_id:
                 self.evaluation.show_evaluation(result, name)
+            stored = (self.run_by_id(run_id) or {}).get("test_metrics") or {}
+            if result.metrics and stored != result.metrics:
+                # The table's Test columns show what was just measured (a stopped run had none).
+                self.projectEdited.emit(
+                    records.set_test_metrics(self.project, run_id, result.metrics)
+                )
             self.evaluationFinished.emit((run_id, result))
 
         self._start("evaluate", work, done)

@@ -416,6 +416,16 @@ def rename_run(project: dict, run_id: str, name: str) -> dict:
     return {**project, "runs": runs}
 
 
+def set_test_metrics(project: dict, run_id: str, metrics: dict) -> dict:
+    """A new project in which run ``run_id`` holds ``metrics`` (an evaluation on the test
+    part, e.g. of a run that was stopped before its own test evaluation) as its test metrics."""
+    clean = {str(key): float(value) for key, value in dict(metrics).items()}
+    runs = [
+        dict(run, test_metrics=clean) if run.get("id") == run_id else run for run in _runs(project)
+    ]
+    return {**project, "runs": runs}
+
+
 def delete_run(project: dict, run_id: str, project_path: str | os.PathLike | None) -> dict:
     """A new project without run ``run_id``; its weights file is deleted from disk."""
     runs = _runs(project)

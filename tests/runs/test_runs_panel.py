@@ -143,6 +143,28 @@ def test_evaluation_runs_off_the_gui_thread_and_shows_its_views(qtbot, panel, mo
     assert view.prediction_label.text().startswith("Predicted: ")
 
 
+def test_evaluating_a_run_without_test_metrics_fills_its_test_column(qtbot, panel):
+    """Seen under Xvfb: Evaluate on a stopped run showed accuracy 0.936 but the table's Test
+    column stayed "—"."""
+    run = panel.runs()[0]
+    project = {**panel.project, "runs": [dict(r, test_metrics=None) for r in panel.runs()]}
+    panel.set_project(project, panel.project_path)
+    edits = []
+    panel.projectEdited.connect(edits.append)
+    panel.table.select_runs([run["id"]])
+    with qtbot.waitSignal(panel.evaluationFinished, timeout=120_000) as blocker:
+        panel.evaluate_button.click()
+    _run_id, result = blocker.args[0]
+    assert edits, "the evaluation was not stored with the run"
+    stored = next(r for r in edits[-1]["runs"] if r["id"] == run["id"])
+    assert stored["test_metrics"] == pytest.approx(result.metrics)
+    # Evaluating again with the same result changes nothing.
+    panel.set_project(edits[-1], panel.project_path)
+    with qtbot.waitSignal(panel.evaluationFinished, timeout=120_000):
+        panel.evaluate_button.click()
+    assert len(edits) == 1
+
+
 def test_exports_write_files(qtbot, panel, project_copy):
     run = panel.runs()[1]
     panel.table.select_runs([run["id"]])
