@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject
 
+from engine.errors import LayerLabError
+from engine.files import read_json
 from engine.project import PROJECT_SUFFIX, resources_dir
 
 TEMPLATE_DIR = resources_dir() / "templates"
@@ -16,9 +17,11 @@ DEMO_PATH = resources_dir() / f"demo{PROJECT_SUFFIX}"
 
 
 def _read_json(path: Path) -> Any:
+    """The file's JSON through the engine's guarded reader (regular files, bounded depth
+    and size), or None when it cannot be read: a menu title then falls back to the name."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        return read_json(path)
+    except LayerLabError:
         return None
 
 

@@ -93,19 +93,31 @@ def atomic_write_text(path: str | os.PathLike, text: str, *, backup: bool = Fals
 
 
 def atomic_write_with(
-    path: str | os.PathLike, write: Callable[[object], object], *, backup: bool = False
+    path: str | os.PathLike,
+    write: Callable[[object], object],
+    *,
+    backup: bool = False,
+    suffix: str | None = None,
+    verify: Callable[[Path], object] | None = None,
+    say_kept: bool = False,
 ) -> None:
     """Call ``write(binary_file)`` on a temporary file, then move it onto ``path``.
 
-    Raises ``FileSaveError`` (an ``OSError`` too) naming ``path`` when the disk refuses.
+    ``suffix`` is the temporary file's (Keras reads a file only by its suffix); ``verify``
+    gets the written, fsynced temporary file before it replaces ``path`` and may raise.
+    Raises ``FileSaveError`` (an ``OSError`` too) naming ``path`` when the disk refuses;
+    with ``say_kept`` its message also says whether the previous file is unchanged.
     """
     target = Path(path)
+    existed = target.exists()
     try:
-        with temporary_sibling(target) as temporary:
+        with temporary_sibling(target, suffix) as temporary:
             with open(temporary, "wb") as handle:
                 write(handle)
                 handle.flush()
                 os.fsync(handle.fileno())
+            if verify is not None:
+                verify(temporary)
             if backup and target.is_file():
                 backup_file(target)
             os.replace(temporary, target)
@@ -113,7 +125,7 @@ def atomic_write_with(
     except FileSaveError:
         raise
     except OSError as error:
-        raise save_error(target, error) from error
+        raise save_error(target, error, existed=existed if say_kept else None) from error
 
 
 def backup_file(path: str | os.PathLike) -> Path:
@@ -169,9 +181,12 @@ def remove_stale_temporaries(
     return removed
 
 
-def save_error(path: str | os.PathLike, error: OSError) -> FileSaveError:
+def save_error(
+    path: str | os.PathLike, error: OSError, *, existed: bool | None = None
+) -> FileSaveError:
     """``error`` (raised while saving ``path``, perhaps about a temporary file) as a plain
-    message naming ``path``."""
+    message naming ``path``. ``existed`` (when known) adds whether the previous file is
+    unchanged or nothing was written."""
     target = Path(path)
     name, folder = target.name, target.parent
     code = error.errno
@@ -197,6 +212,8 @@ def save_error(path: str | os.PathLike, error: OSError) -> FileSaveError:
         reason = error.strerror or (str(error.args[0]) if error.args else "") or "disk error"
         problem = reason[:1].lower() + reason[1:]
         fix = None
+    if existed is not None:
+        problem += f"; the previous {name} is unchanged" if existed else "; nothing was written"
     result = FileSaveError(f"Cannot save {name}: {problem}.", fix=fix)
     result.errno = code
     result.strerror = error.strerror

@@ -48,7 +48,7 @@ import numpy as np
 
 from engine import memory
 from engine.errors import ModelFileError
-from engine.files import temporary_sibling
+from engine.files import FileSaveError, atomic_write_with
 from engine.quiet import import_keras
 
 keras = import_keras()
@@ -115,16 +115,22 @@ def save_model(model, path: str | os.PathLike) -> None:
     target = Path(path)
     suffix = _model_suffix(target)
     data = _serialise(model, suffix, target.name)
-    existed = target.exists()
     try:
         # Keras recognises only lower-case suffixes: MODEL.H5 is written as .tmp.h5.
-        with temporary_sibling(target, suffix=".tmp" + suffix) as temporary:
-            _write_synced(temporary, data)
-            _verify_saved(model, temporary, target.name)
-            os.replace(temporary, target)
-        _fsync_folder(target.parent)
-    except OSError as error:
-        raise ModelFileError(_disk_error_message(target, error, existed)) from error
+        atomic_write_with(
+            target,
+            lambda handle: _write_bytes(handle, data),
+            suffix=".tmp" + suffix,
+            verify=lambda saved: _verify_saved(model, saved, target.name),
+            say_kept=True,
+        )
+    except FileSaveError as error:
+        raise ModelFileError(str(error)) from error
+
+
+def _write_bytes(handle, data: bytes) -> None:
+    """Write the model file's bytes (a seam for tests that simulate a failing disk)."""
+    handle.write(data)
 
 
 def _serialise(model, suffix: str, name: str) -> bytes:
@@ -148,58 +154,6 @@ def _serialise(model, suffix: str, name: str) -> bytes:
         raise ModelFileError(
             f"Cannot save {name}: Keras could not write the model ({_one_line(error)})."
         ) from error
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    """Write ``data`` to the new file ``path`` and fsync it; disk errors raise ``OSError``."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0))
-    try:
-        _write_all(descriptor, data)
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _write_all(descriptor: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(descriptor, view[: 16 * 1024 * 1024])
-        view = view[written:]
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename durable (best effort: not every platform can open a folder)."""
-    with contextlib.suppress(OSError, AttributeError):
-        descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-
-
-def _disk_error_message(target: Path, error: OSError, existed: bool) -> str:
-    """A disk error as a sentence naming the user's file (never the temporary one)."""
-    name, folder = target.name, target.parent
-    kept = f"the previous {name} is unchanged" if existed else "nothing was written"
-    code = error.errno
-    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        return (
-            f"Cannot save {name}: the disk holding {folder} is full; {kept}. Free some space "
-            "or save to another drive."
-        )
-    if code == errno.EROFS:
-        return (
-            f"Cannot save {name}: {folder} is on a read-only drive; {kept}. Save to another folder."
-        )
-    if code in (errno.EACCES, errno.EPERM):
-        return (
-            f"Cannot save {name}: LayerLab may not write in {folder} (permission denied); "
-            f"{kept}. Save to another folder or change its permissions."
-        )
-    if code == errno.ENOENT:
-        return f"Cannot save {name}: the folder {folder} does not exist. Choose another folder."
-    reason = (error.strerror or _one_line(error)).rstrip(".")
-    return f"Cannot save {name}: {reason} (in {folder}); {kept}."
 
 
 def _verify_saved(model, saved: Path, name: str) -> None:

@@ -541,9 +541,9 @@ def test_memory_estimate_uses_each_layers_variable_dtype():
 @pytest.mark.parametrize(
     ("code", "message"),
     [
-        (errno.ENOSPC, r"the disk holding .* is full; {kept}\. Free some space or save to"),
-        (errno.EROFS, r"is on a read-only drive; {kept}\. Save to another folder\.$"),
-        (errno.EACCES, r"may not write in .* \(permission denied\); {kept}\. Save to another"),
+        (errno.ENOSPC, r"the disk holding .* is full; {kept}\. Free some space, or save it in"),
+        (errno.EROFS, r"is on a read-only disk; {kept}\. Save it in another folder\.$"),
+        (errno.EACCES, r"permission denied for the folder .*; {kept}\. Save it in another"),
     ],
     ids=["ENOSPC", "EROFS", "EACCES"],
 )
@@ -554,13 +554,13 @@ def test_a_disk_error_while_saving_keeps_the_old_file_and_says_so(
     old = tmp_path / f"old{suffix}"
     save_model(model, old)
     before = old.read_bytes()
-    real_write_all = modelfile._write_all
+    real_write_bytes = modelfile._write_bytes
 
-    def fails_half_way(descriptor, data):
-        real_write_all(descriptor, data[: len(data) // 2])
+    def fails_half_way(handle, data):
+        real_write_bytes(handle, data[: len(data) // 2])
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(modelfile, "_write_all", fails_half_way)
+    monkeypatch.setattr(modelfile, "_write_bytes", fails_half_way)
     for target, kept in ((old, f"the previous old{suffix} is unchanged"), (None, None)):
         target = target or tmp_path / f"new{suffix}"
         kept = kept or "nothing was written"
