@@ -103,6 +103,9 @@ class MainWindow(QMainWindow):
         self.palette.layerAddedByKeyboard.connect(self._focus_stack)
         self.stack_model.insertRequested.connect(self._on_insert_requested)
         self.stack_model.moveRequested.connect(document.move_layer)
+        self.stack_model.trainableToggled.connect(
+            lambda index, trainable: document.set_param(index, "trainable", trainable)
+        )
         self.stack_view.moveRequested.connect(document.move_layer)
         self.stack_view.removeRequested.connect(document.remove_layer)
         self.stack_view.duplicateRequested.connect(document.duplicate_layer)

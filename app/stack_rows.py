@@ -51,6 +51,9 @@ def stack_rows(document: Any) -> list[StackRow]:
         shape = format_shape(layer.output_shape) if layer is not None else ""
         params = layer.params if layer is not None and not error else None
         tooltip = _tooltip(entry, title, error)
+        trainable = config.get("trainable", True) is not False
+        # A checkbox where there are weights to freeze (or the layer is frozen already).
+        show_check = not trainable or (params is not None and params > 0)
         rows.append(
             StackRow(
                 key=key,
@@ -61,6 +64,7 @@ def stack_rows(document: Any) -> list[StackRow]:
                 params=params,
                 error=error,
                 tooltip=tooltip,
+                trainable=trainable if show_check else None,
             )
         )
     return rows
@@ -113,6 +117,11 @@ def _input_row(document: Any) -> StackRow:
 
 def _tooltip(entry: dict, title: str, error: str | None) -> str:
     name = entry.get("config", {}).get("name", "")
+    frozen = (
+        "<br>Frozen: its weights do not change when training (tick the box to train them)."
+        if entry.get("config", {}).get("trainable", True) is False
+        else ""
+    )
     if error:
-        return f"<b>{title}</b> ({name})<br><span style='color:#c81e2d'>{error}</span>"
-    return f"<b>{title}</b> ({name})"
+        return f"<b>{title}</b> ({name}){frozen}<br><span style='color:#c81e2d'>{error}</span>"
+    return f"<b>{title}</b> ({name}){frozen}"

@@ -2,10 +2,12 @@
 
 The model never edits the project itself. It shows ``StackRow`` values that the app
 computes from the spec and its analysis, and turns user gestures into requests:
-``moveRequested(src, dst)`` and ``insertRequested(index, class_name)`` in *body*
-indices (row - 1), exactly the indices ``engine.spec`` uses. The app answers with undo
-commands and then calls ``set_rows``, which reports the change to views as the smallest
-structural change (insert / remove / move / data change) so selections survive.
+``moveRequested(src, dst)``, ``insertRequested(index, class_name)`` and
+``trainableToggled(index, trainable)`` (a row's "trainable" checkbox, clicked or toggled
+with Space), in *body* indices (row - 1), exactly the indices ``engine.spec`` uses. The app
+answers with undo commands and then calls ``set_rows``, which reports the change to views
+as the smallest structural change (insert / remove / move / data change) so selections
+survive.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class StackRow:
     error: str | None = None
     tooltip: str = ""
     is_input: bool = False
+    # None: no checkbox (the layer has no weights to freeze); else the layer's trainable flag.
+    trainable: bool | None = None
 
 
 def format_count(count: int | None) -> str:
@@ -65,6 +69,7 @@ class StackModel(QAbstractListModel):
 
     moveRequested = Signal(int, int)
     insertRequested = Signal(int, str)
+    trainableToggled = Signal(int, bool)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -139,8 +144,14 @@ class StackModel(QAbstractListModel):
             return QBrush(ERROR_BACKGROUND) if row.error else None
         if role == Qt.ItemDataRole.ForegroundRole:
             return QBrush(ERROR_FOREGROUND) if row.error else None
+        if role == Qt.ItemDataRole.CheckStateRole:
+            if row.trainable is None or row.is_input:
+                return None
+            return Qt.CheckState.Checked if row.trainable else Qt.CheckState.Unchecked
         if role == Qt.ItemDataRole.AccessibleTextRole:
             text = f"{row.title}, output {row.output_shape or 'unknown'}"
+            if row.trainable is False:
+                text += ", frozen"
             return f"{text}, error: {row.error}" if row.error else text
         return {
             ShapeRole: row.output_shape,
@@ -156,9 +167,25 @@ class StackModel(QAbstractListModel):
         if not index.isValid():
             return base
         flags = base | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if not self._rows[index.row()].is_input:
+        row = self._rows[index.row()]
+        if not row.is_input:
             flags |= Qt.ItemFlag.ItemIsDragEnabled
+            if row.trainable is not None:
+                flags |= Qt.ItemFlag.ItemIsUserCheckable
         return flags
+
+    def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:
+        """A click on a row's checkbox asks for the layer's ``trainable`` to change; the row
+        itself changes only when the app answers with ``set_rows`` (returns False)."""
+        if role != Qt.ItemDataRole.CheckStateRole or not index.isValid() or index.row() == 0:
+            return False
+        row = self._rows[index.row()]
+        if row.trainable is None:
+            return False
+        checked = Qt.CheckState(value) == Qt.CheckState.Checked if value is not None else False
+        if checked != row.trainable:
+            self.trainableToggled.emit(index.row() - 1, checked)
+        return False
 
     def supportedDropActions(self):
         return Qt.DropAction.MoveAction | Qt.DropAction.CopyAction

@@ -37,7 +37,10 @@ from widgets.stack_model import (
 
 
 class StackDelegate(QStyledItemDelegate):
-    """Paints ``icon  title ........ shape   params`` and, for a broken layer, its message."""
+    """Paints ``[x] icon  title ........ shape   params`` and, for a broken layer, its message.
+
+    The "trainable" checkbox is drawn (and clicked) by the style where the row has one; every
+    row keeps its width free so icons and titles line up."""
 
     PADDING = 6
 
@@ -68,6 +71,14 @@ class StackDelegate(QStyledItemDelegate):
         rect = opt.rect.adjusted(self.PADDING, self.PADDING, -self.PADDING, -self.PADDING)
         line = QRect(rect.left(), rect.top(), rect.width(), metrics.height())
 
+        check_width = style.pixelMetric(QStyle.PixelMetric.PM_IndicatorWidth, opt, opt.widget)
+        if opt.features & QStyleOptionViewItem.ViewItemFeature.HasCheckIndicator:
+            check = style.subElementRect(
+                QStyle.SubElement.SE_ItemViewItemCheckIndicator, opt, opt.widget
+            )
+            line.setLeft(max(line.left(), check.right() + self.PADDING))
+        else:
+            line.setLeft(line.left() + check_width + self.PADDING // 2)
         icon_size = metrics.height()
         if not opt_icon.isNull():
             opt_icon.paint(painter, QRect(line.left(), line.top(), icon_size, icon_size))
