@@ -202,7 +202,9 @@ class MainWindow(QMainWindow):
             self.dataset_panel.set_block(copy.deepcopy(project["dataset"]))
         if "runs" in sections:
             self.runs_panel.set_project(project, self.document.path)
-        if {"compile", "fit"} & set(sections):
+        if {"compile", "fit", "weights"} & set(sections):
+            weights = project.get("weights")
+            self.training_panel.set_initial_weights(Path(weights).name if weights else None)
             self.training_panel.set_settings(
                 copy.deepcopy(project["compile"]), copy.deepcopy(project["fit"])
             )

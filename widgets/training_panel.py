@@ -164,6 +164,7 @@ class TrainingPanel(QWidget):
         self._callback_defaults: dict[str, dict] = copy.deepcopy(KERAS_CALLBACK_DEFAULTS)
         self._callback_memory: dict[str, dict] = {}
         self._class_names: list[str] = []
+        self._weights_file: str | None = None
         self._updating = False
         self._running = False
         self._paused = False
@@ -281,6 +282,14 @@ class TrainingPanel(QWidget):
         self.seed.setSpecialValueText("random")
         self.seed.valueChanged.connect(lambda v: self._set_fit("seed", None if v < 0 else v))
         fit_form.addRow(self._label("See&d:", self.seed), self.seed)
+        self.start_from_combo = QComboBox()
+        self.start_from_combo.setObjectName("startFromCombo")
+        self.start_from_combo.addItem("The project's weights", "weights")
+        self.start_from_combo.addItem("Fresh random initialisation", "fresh")
+        self.start_from_combo.activated.connect(
+            lambda _index: self._set_fit("start_from", self.start_from_combo.currentData())
+        )
+        fit_form.addRow(self._label("Start &from:", self.start_from_combo), self.start_from_combo)
         self.class_weight_combo = QComboBox()
         self.class_weight_combo.setObjectName("classWeightCombo")
         for mode, text in CLASS_WEIGHT_MODES:
@@ -398,6 +407,16 @@ class TrainingPanel(QWidget):
         self._compile = copy.deepcopy(dict(compile_block or {}))
         self._fit = copy.deepcopy(dict(fit_block or {}))
         self._refresh()
+
+    def set_initial_weights(self, file_name: str | None) -> None:
+        """The project's initial weights file (``None``: it has none). Training may start from
+        them (the default) or from a fresh initialisation; without them the choice is off."""
+        self._weights_file = file_name or None
+        self._updating = True
+        try:
+            self._show_start_from()
+        finally:
+            self._updating = False
 
     def settings(self) -> tuple[dict, dict]:
         """Copies of the compile and fit blocks the panel shows."""
@@ -519,6 +538,27 @@ class TrainingPanel(QWidget):
         mode = weights if weights in (None, "balanced") else "explicit"
         self.class_weight_combo.setCurrentIndex(self.class_weight_combo.findData(mode))
         self._show_class_weights(weights if isinstance(weights, dict) else {})
+        self._show_start_from()
+
+    def _show_start_from(self) -> None:
+        combo = self.start_from_combo
+        if self._weights_file is None:
+            combo.setCurrentIndex(combo.findData("fresh"))
+            combo.setEnabled(False)
+            combo.setToolTip(
+                "This project has no weights of its own: each run starts from a fresh random "
+                "initialisation. Open a trained model file (File › Open) to start from its "
+                "weights."
+            )
+            return
+        choice = self._fit.get("start_from") or "weights"
+        combo.setCurrentIndex(max(combo.findData(choice), 0))
+        combo.setEnabled(True)
+        combo.setItemText(0, f"The project's weights ({self._weights_file})")
+        combo.setToolTip(
+            f"Start each run from the weights in {self._weights_file} (layers whose shape "
+            "changed since start fresh), or from a fresh random initialisation."
+        )
 
     def _show_class_weights(self, weights: dict) -> None:
         explicit = self.class_weight_combo.currentData() == "explicit"
