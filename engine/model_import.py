@@ -33,7 +33,9 @@ def open_model_spec(path: str | os.PathLike) -> dict:
 
 
 def project_spec(model: Any, file_name: str) -> dict:
-    """The Sequential spec of a loaded Keras model; ModelFileError when it is not a chain."""
+    """The project model of a loaded Keras model: a Sequential spec for a Sequential model or
+    a functional chain; the functional config itself (``engine.spec.is_functional``, shown
+    read-only) for a model with branches; ModelFileError for anything else."""
     import keras
 
     if isinstance(model, keras.Sequential):
@@ -48,7 +50,12 @@ def project_spec(model: Any, file_name: str) -> dict:
                 fix="Save the model as a keras.Sequential stack.",
             ) from error
         chain = _chain(config)
-        if isinstance(chain, str):
+        if isinstance(chain, str) and S.is_functional(config):
+            # Branches, merges, several inputs/outputs, shared layers, nested models: the
+            # project holds the functional config itself, shown read-only (engine.functional).
+            chain = None
+            spec = config
+        elif isinstance(chain, str):
             raise ModelFileError(
                 f"{_file(file_name)} is a functional model with branches ({chain}); LayerLab "
                 f"edits Sequential models. Its summary: {_summary(model)}.",
@@ -57,12 +64,14 @@ def project_spec(model: Any, file_name: str) -> dict:
                     f"{file_name}`."
                 ),
             )
-        spec = _sequential(config, chain)
+        if chain is not None:
+            spec = _sequential(config, chain)
     try:
         S.validate_spec(spec)
     except LayerLabError as error:
+        verb = "opened" if S.is_functional(spec) else "edited"
         raise ModelFileError(
-            f"The model in {file_name} cannot be edited: {error.message}", field=error.field
+            f"The model in {file_name} cannot be {verb}: {error.message}", field=error.field
         ) from error
     return spec
 

@@ -355,6 +355,12 @@ def validate_project(data: Any) -> dict:
     project["dataset"] = _validate_dataset(project["dataset"])
     project["compile"] = _validate_compile(project["compile"])
     project["fit"] = _validate_fit(project["fit"])
+    if project.get("embeddings") is None:  # word vectors for Embedding layers (optional)
+        project.pop("embeddings", None)
+    else:
+        from engine.embeddings import validate_embeddings
+
+        project["embeddings"] = validate_embeddings(project["embeddings"])
     project.setdefault("runs", [])
     if not isinstance(project["runs"], list):
         raise ProjectError(
@@ -422,8 +428,8 @@ def _validate_model(model: Any) -> dict:
     from engine.modelfile import CODE_RUNNING_LAYERS, check_allowlist
 
     for index, layer in enumerate(layers):
-        if layer["class_name"] in CODE_RUNNING_LAYERS:
-            continue  # the allowlist below says why it is refused
+        if layer["class_name"] in CODE_RUNNING_LAYERS or "input_layers" in model:
+            continue  # the allowlist below says why it is refused (a functional model's too)
         try:
             layer_info(layer["class_name"])
         except LayerLabError as error:

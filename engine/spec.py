@@ -58,16 +58,30 @@ def _name(entry: Any) -> str:
     return str(config.get("name", "")) if isinstance(config, dict) else ""
 
 
+def is_functional(spec: Any) -> bool:
+    """True for a functional model's config (``keras.Model.get_config()`` with
+    ``input_layers``): shown read-only, never edited as a stack (``engine.functional``)."""
+    return isinstance(spec, dict) and "input_layers" in spec
+
+
 def body(spec: dict) -> list[dict]:
-    """The layers after an optional leading InputLayer (the entries themselves: don't mutate)."""
+    """The layers after an optional leading InputLayer (the entries themselves: don't mutate).
+    A functional model has no stack: its body is empty."""
+    if is_functional(spec):
+        return []
     return list(_layers(spec)[_offset(spec) :])
 
 
 def input_shape(spec: dict) -> tuple | None:
     """The input shape without the batch dimension, or None when the spec does not fix one.
 
-    Read from the InputLayer's ``batch_shape`` or, failing that, ``build_input_shape``.
+    Read from the InputLayer's ``batch_shape`` or, failing that, ``build_input_shape``. A
+    functional model: its one input's shape (None when it has several).
     """
+    if is_functional(spec):
+        from engine.functional import single_input_shape
+
+        return single_input_shape(spec)
     layers = _layers(spec)
     shape = None
     if layers and _class(layers[0]) == INPUT_LAYER:
@@ -106,6 +120,11 @@ def new_spec(input_shape: tuple | None = None, name: str = "sequential") -> dict
 
 
 def _copy(spec: dict) -> dict:
+    """A copy to edit (every edit function starts here): a functional model is refused."""
+    if is_functional(spec):
+        from engine.functional import refuse_edit
+
+        raise refuse_edit()
     if not isinstance(spec, dict) or not isinstance(spec.get("layers", []), list):
         raise SpecError("The model is not a Keras Sequential config (no 'layers' list).")
     out = copy.deepcopy(spec)
@@ -356,7 +375,14 @@ def _entry_problem(entry: Any, path: str = "") -> tuple[str, str | None] | None:
 def validate_spec(spec: dict) -> None:
     """Raise SpecError for the first problem: not a Sequential config, an unknown layer class
     (not in the catalog's allowlist), a bad value ("Dense 'dense': units must be ≥ 1, got -3"),
-    a duplicate name, or a layer Keras refuses to create. ``field`` names the place."""
+    a duplicate name, or a layer Keras refuses to create. ``field`` names the place.
+    A functional config (``is_functional``) is checked against the model-file allowlist,
+    its catalog layers' values and its connections (``engine.functional.validate``)."""
+    if is_functional(spec):
+        from engine.functional import validate
+
+        validate(spec)
+        return
     if not isinstance(spec, dict) or not isinstance(spec.get("layers"), list):
         raise SpecError("The model is not a Keras Sequential config (no 'layers' list).")
     names: set[str] = set()
@@ -388,12 +414,18 @@ def validate_spec(spec: dict) -> None:
 # ----------------------------------------------------------------------------- building
 
 
-def build_model(spec: dict, input_shape: tuple | None = None) -> keras.Sequential:
+def build_model(spec: dict, input_shape: tuple | None = None) -> keras.Model:
     """``keras.Sequential.from_config`` of the (validated) spec; built when a shape is known.
 
     ``input_shape`` (without the batch dimension) replaces the spec's own, e.g. the dataset's.
-    Raises SpecError naming the failing layer when Keras cannot build it.
+    Raises SpecError naming the failing layer when Keras cannot build it. A functional config
+    is built with ``keras.Model.from_config``; its input is not rewritten: an ``input_shape``
+    that does not fit it is a SpecError saying so.
     """
+    if is_functional(spec):
+        from engine.functional import build
+
+        return build(spec, input_shape)
     validate_spec(spec)
     config = set_input_shape(spec, input_shape) if input_shape is not None else _copy(spec)
     from engine.memory import check_fits
@@ -446,6 +478,9 @@ class Analysis:
     non_trainable_params: int = 0
     error: str | None = None
     error_index: int | None = None
+    # A functional model: no per-layer rows (see engine.functional); its output shapes.
+    functional: bool = False
+    output_shapes: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -762,6 +797,10 @@ def analyse(
     shape or counts.
     """
     try:
+        if is_functional(spec):
+            from engine.functional import analyse as analyse_functional
+
+            return analyse_functional(spec, input_shape)
         result = _analyse(spec, input_shape)
         if target_shape is not None and result.error is None:
             _check_target(spec, result, tuple(target_shape))
