@@ -355,6 +355,12 @@ def validate_project(data: Any) -> dict:
     project["dataset"] = _validate_dataset(project["dataset"])
     project["compile"] = _validate_compile(project["compile"])
     project["fit"] = _validate_fit(project["fit"])
+    if project.get("embeddings") is None:  # word vectors for Embedding layers (optional)
+        project.pop("embeddings", None)
+    else:
+        from engine.embeddings import validate_embeddings
+
+        project["embeddings"] = validate_embeddings(project["embeddings"])
     project.setdefault("runs", [])
     if not isinstance(project["runs"], list):
         raise ProjectError(
