@@ -9,7 +9,13 @@ A project is a JSON object (extension ``.llproj``)::
                  "loss": <full Keras loss name>, "metrics": [...]},
      "fit":     {"epochs", "batch_size", "validation_split", "shuffle", "seed",
                  "class_weight", "callbacks": [{"class_name", "config"}]},
-     "runs":    [...]}
+     "runs":    [...],
+     "weights": "<stem>.weights.h5"}                 # optional: initial weights
+
+``"weights"`` (optional) names the project's initial weights, Keras's ``.weights.h5`` format,
+relative to the project's folder (absolute, in a private temporary folder, while the project
+is unsaved); ``fit["start_from"]`` is ``"weights"`` (the default when there are weights) or
+``"fresh"``. See ``engine.project_weights``.
 
 ``validate_project`` checks a dict and returns a normalised copy (loss aliases become full
 names, missing fit settings get defaults); unknown keys, top-level or inside a section, are
@@ -351,6 +357,7 @@ def validate_project(data: Any) -> dict:
                 field=section,
             )
     project = copy.deepcopy(data)
+    _validate_weights(project)
     project["model"] = _validate_model(project["model"])
     project["dataset"] = _validate_dataset(project["dataset"])
     project["compile"] = _validate_compile(project["compile"])
@@ -392,6 +399,31 @@ def _check_header(data: dict) -> None:
             f"the project was written by a newer LayerLab (version {version}); this one "
             f"reads version {PROJECT_VERSION}: update LayerLab.",
             field="version",
+        )
+
+
+def _validate_weights(project: dict) -> None:
+    """The initial weights (``"weights"``: a ``.weights.h5`` beside the project, or null)
+    and ``fit.start_from`` ("weights", the default with weights, or "fresh")."""
+    from engine.project_weights import START_FROM, check_weights_setting
+
+    problem = check_weights_setting(project.get("weights"))
+    if problem:
+        raise ProjectError(problem, field="weights")
+    if project.get("weights") is None:
+        project.pop("weights", None)
+    fit = project.get("fit")
+    if not isinstance(fit, dict):
+        return  # _validate_fit says what is wrong
+    choice = fit.get("start_from")
+    if choice is None:
+        fit.pop("start_from", None)
+        if project.get("weights"):
+            fit["start_from"] = "weights"
+    elif choice not in START_FROM:
+        raise ProjectError(
+            f'fit.start_from must be "weights" or "fresh", got {choice!r}.',
+            field="fit.start_from",
         )
 
 

@@ -5,7 +5,8 @@ for bit)::
 
     {"id": "20250101-120000-a1b2c3", "name": "Run 3",
      "started_at": "2025-01-01T12:00:00+01:00", "seconds": 12.5, "device": "CPU",
-     "status": "completed" | "stopped" | "early_stopped" | "failed", "message": "...",
+     "status": "completed" | "stopped" | "early_stopped" | "failed" | "imported",
+     "message": "...",
      "epochs_completed": 10, "steps_per_epoch": 36,
      "snapshot": {"model": ..., "dataset": ..., "compile": ..., "fit": ...},
      "history": {"loss": [...], "val_loss": [...], ...},        # one value per epoch
@@ -21,7 +22,13 @@ Non-finite values (a NaN loss) are stored as ``null``. The trained weights are a
 ``.h5`` model file in a ``runs/`` folder beside the project, written atomically by
 ``engine.modelfile.save_model``. A project that has not been saved yet keeps its runs'
 weights in a private temporary folder (``weights`` is then an absolute path) until
-``place_run_files`` moves them beside the project on save.
+``place_run_files`` moves them beside the project on save (with the project's initial
+weights, see ``engine.project_weights``).
+
+An opened model file is shown as a run too (``imported_run``): status "imported", message
+"Imported from X.h5", the file's model saved as the run's weights, no history (``best``,
+``final`` and ``batch_loss`` are empty), so it can be evaluated, used for predictions and
+exported without training.
 
 All functions are pure on the project dict: they return a new project and never change
 the one passed in. This module imports no Keras at import time (the CLI ``runs`` command
@@ -53,7 +60,9 @@ STATUS_TEXT = {
     "stopped": "stopped",
     "early_stopped": "early-stopped",
     "failed": "failed",
+    "imported": "imported",
 }
+IMPORTED = "imported"
 # Log names where smaller is better; every other metric (accuracy, auc, ...) is maximised.
 _SMALLER_IS_BETTER = re.compile(
     r"(loss|error|mae|mse|mape|msle|hinge|crossentropy|divergence|poisson|log_cosh)$"
@@ -148,6 +157,60 @@ def _pending_dir() -> Path:
     return _pending_folder
 
 
+def imported_run(
+    project: dict, model, file_name: str, project_path: str | os.PathLike | None = None
+) -> tuple[dict, dict]:
+    """Record the model opened from ``file_name`` as a run of ``project``.
+
+    Returns ``(new_project, run)``: status "imported", message "Imported from X.h5", the
+    model (with the file's weights) saved as the run's ``.h5`` (``runs/<id>.h5`` beside
+    ``project_path``, or in the temporary folder while the project is unsaved, like trained
+    runs), a snapshot of the project's model, dataset, compile and fit, and no history.
+    Raises ``ModelFileError`` when the weights cannot be written.
+    """
+    runs = list(project.get("runs") or [])
+    started = datetime.now().astimezone().isoformat(timespec="seconds")
+    run_id = _new_id(started, {run.get("id") for run in runs})
+    name = Path(str(file_name)).name
+    run: dict[str, Any] = {
+        "id": run_id,
+        "name": _unique_run_name(f"Imported {Path(name).stem}", runs),
+        "started_at": started,
+        "seconds": 0.0,
+        "device": "",
+        "status": IMPORTED,
+        "message": f"Imported from {name}",
+        "epochs_completed": 0,
+        "steps_per_epoch": None,
+        "snapshot": _plain(copy.deepcopy({key: project.get(key) for key in _SNAPSHOT_KEYS})),
+        "history": {},
+        "batch_loss": {"x": [], "loss": []},
+        "best": {},
+        "final": {},
+        "test_metrics": None,
+        "weights": _save_weights(model, run_id, project_path),
+        "overfitting": None,
+        "warnings": [],
+    }
+    return {**project, "runs": [*runs, run]}, run
+
+
+_SNAPSHOT_KEYS = ("model", "dataset", "compile", "fit")
+
+
+def _unique_run_name(wanted: str, runs: list[dict]) -> str:
+    taken = {run.get("name") for run in runs}
+    name, number = wanted, 2
+    while name in taken:
+        name, number = f"{wanted} ({number})", number + 1
+    return name
+
+
+def is_imported(run: dict) -> bool:
+    """Whether ``run`` is an opened model file rather than a trained run."""
+    return isinstance(run, dict) and run.get("status") == IMPORTED
+
+
 def _new_id(started_at: str, taken: set) -> str:
     try:
         stamp = datetime.fromisoformat(started_at).strftime("%Y%m%d-%H%M%S")
@@ -160,6 +223,7 @@ def _new_id(started_at: str, taken: set) -> str:
 
 
 def _next_name(runs: list[dict]) -> str:
+    runs = [run for run in runs if run.get("status") != IMPORTED]  # Run 1 is the first trained
     numbers = [
         int(match.group(1))
         for run in runs
@@ -332,8 +396,12 @@ def main_metric(run: dict) -> str | None:
 
 
 def status_text(run: dict) -> str:
-    """``completed``, ``stopped``, ``early-stopped at epoch 7`` or ``failed``."""
+    """``completed``, ``stopped``, ``early-stopped at epoch 7``, ``failed`` or
+    ``imported from X.h5``."""
     status = run.get("status", "")
+    if status == IMPORTED:
+        message = str(run.get("message") or "")
+        return message[:1].lower() + message[1:] if message else STATUS_TEXT[IMPORTED]
     text = STATUS_TEXT.get(status, str(status))
     if status == "early_stopped":
         text += f" at epoch {run.get('epochs_completed', 0)}"
@@ -448,12 +516,20 @@ def place_run_files(
     project_path: str | os.PathLike,
     old_project_path: str | os.PathLike | None = None,
 ) -> dict:
-    """Put every run's weights in ``runs/`` beside ``project_path`` (call on Save / Save As).
+    """Put every run's weights in ``runs/`` beside ``project_path``, and the project's
+    initial weights (``"weights"``) beside it as ``<stem>.weights.h5`` (call on Save /
+    Save As, whether or not the project has runs).
 
     Weights of an unsaved project (in the temporary folder) are moved there; with
     ``old_project_path`` (Save As into another folder) the old project's files are copied.
-    Returns the project with relative ``weights`` paths.
+    Each copy is atomic (a temporary sibling renamed onto the target). Returns the project
+    with relative ``weights`` paths.
     """
+    from engine.project_weights import place_project_weights
+
+    project = place_project_weights(project, project_path, old_project_path)
+    if not project.get("runs"):
+        return project
     folder = Path(project_path).parent / RUNS_FOLDER
     runs = []
     for run in _runs(project):

@@ -148,18 +148,25 @@ def run(
     workdir: Path | None = None,
     epochs: int | None = None,
     evaluate_test: bool = True,
+    project_path: str | Path | None = None,
 ) -> RunResult:
     """Train ``project`` and return what happened (see the module docstring).
 
     ``dataset``: an already loaded ``engine.datasets`` Dataset (else the project's dataset
     block is loaded). ``workdir``: where callbacks write files (default: the current folder).
     ``epochs`` overrides the project's. ``evaluate_test``: evaluate on the dataset's test
-    part after a run that was not stopped by the user.
+    part after a run that was not stopped by the user. ``project_path``: the project file,
+    where files the project names by relative path (its initial ``weights``) are found
+    (default: in ``workdir``).
+
+    When the project has initial weights and ``fit.start_from`` is "weights", they are
+    loaded by layer name right after the model is built (``engine.project_weights``), and
+    one LogLine says which layers were loaded and which kept fresh.
     """
     with custom_gradients_released():
-        return _Run(project, sink, control or TrainControl(), dataset, workdir, epochs).execute(
-            evaluate_test
-        )
+        runner = _Run(project, sink, control or TrainControl(), dataset, workdir, epochs)
+        runner.project_path = Path(project_path) if project_path is not None else None
+        return runner.execute(evaluate_test)
 
 
 _CUSTOM_GRADIENT_PREFIX = "CustomGradient-"
@@ -214,6 +221,7 @@ class _Run:
         self.settings: FitSettings | None = None
         self.steps_per_epoch: int | None = None
         self.device = ""
+        self.project_path: Path | None = None  # the project file, for relative paths
 
     def sink(self, event) -> None:
         try:
@@ -356,6 +364,7 @@ class _Run:
             else:
                 spec = mixed_precision_spec(spec)
         self.model = build_model(spec, input_shape=self.dataset.input_shape)
+        self._load_initial_weights()
         compile_model(self.model, compile_block, loss_scale=spec is not self.project.get("model"))
         from engine.datasets.labels import check_labels_fit_output
 
@@ -383,6 +392,14 @@ class _Run:
             self.divergence,
             StopControl(self.control, self.clock),
         ]
+
+    def _load_initial_weights(self) -> None:
+        """The project's initial weights, by layer name, when it starts from them."""
+        from engine.project_weights import weights_for_run
+
+        report = weights_for_run(self.model, self.project, self.project_path, self.workdir)
+        if report is not None:
+            self.sink(LogLine(report.message(), level="info" if report.complete else "warning"))
 
     def _set_seed(self, seed: int | None) -> None:
         if seed is not None:

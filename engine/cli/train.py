@@ -112,6 +112,7 @@ def _train(args: argparse.Namespace) -> int:
             dataset=dataset,
             workdir=path.resolve().parent,
             epochs=args.epochs,
+            project_path=path.resolve(),
         )
     problems = []  # disk errors: each said plainly, then exit status 2
     try:
