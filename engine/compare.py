@@ -5,22 +5,30 @@ trained with. ``changes(base, other)`` lists what ``other`` does differently fro
 in the words a Keras user would use::
 
     LSTM.dropout 0 → 0.3
-    +SpatialDropout1D(rate=0.2)
-    -Dropout(rate=0.5)
+    +Dropout(rate=0.5) after Dense[1]
+    -Dropout[2](rate=0.2)
+    Dense[3] moved to position 1
     optimizer.learning_rate 0.001 → 0.0003
     fit.batch_size 512 → 128
     dataset.num_words 10000 → 5000
 
-Layers are aligned as sequences of class names (``difflib``), so inserting a layer shows
-as one ``+`` line instead of a cascade of parameter changes; matched layers are then
-compared parameter by parameter. Names Keras generates (``dense_3``), dtype policies and
-build configs are noise and never reported. Floats are compared and shown at float32
+A layer is named by its class, numbered 1, 2, … among the layers of that class when its
+stack has more than one (``Dense[3]`` is the third Dense); positions count the stack's
+layers from 1, the input not included. Edits, insertions and moves name layers as they are
+in ``other``'s stack, removals as they were in ``base``'s.
+
+The stacks are aligned with ``difflib.SequenceMatcher`` over layer *signatures* (class and
+settings), so an inserted layer reads as one ``+`` line instead of a cascade of parameter
+changes, and a layer removed and added back unchanged elsewhere reads as a move. Within a
+changed stretch, layers of the same class are compared parameter by parameter. Names Keras
+generates (``dense_3``), dtype policies and build configs are noise and never reported. Floats are compared and shown at float32
 precision, so ``0.0010000000474974513`` (an optimizer's float32 learning rate) reads ``0.001``.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 import math
 from collections import Counter
 from typing import Any
@@ -173,28 +181,87 @@ def _ordered_keys(base: dict, other: dict) -> list[str]:
 
 
 def _model_changes(base: dict, other: dict) -> list[str]:
+    """Layer changes: the stacks are aligned on layer signatures (class and settings), so
+    one inserted, removed, moved or edited layer reads as that one change."""
     base_input, base_layers = _split_input(base)
     other_input, other_layers = _split_input(other)
     lines = []
     if base_input is not None and other_input is not None and not _same(base_input, other_input):
         lines.append(f"input shape {_shape(base_input)} {ARROW} {_shape(other_input)}")
-    other_labels = _layer_labels(other_layers)
-    base_keys = [_layer_key(layer) for layer in base_layers]
-    other_keys = [_layer_key(layer) for layer in other_layers]
-    matcher = difflib.SequenceMatcher(a=base_keys, b=other_keys, autojunk=False)
+    base_labels, other_labels = _layer_labels(base_layers), _layer_labels(other_layers)
+    base_signs = [_signature(layer) for layer in base_layers]
+    other_signs = [_signature(layer) for layer in other_layers]
+    # Steps in stack order: ("line", text), ("-", base index) or ("+", other index).
+    steps: list[tuple[str, Any]] = []
+    matcher = difflib.SequenceMatcher(a=base_signs, b=other_signs, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
-            for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
-                lines += _layer_changes(other_labels[j], base_layers[i], other_layers[j])
-        elif tag == "replace" and i2 - i1 == j2 - j1:
-            for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
-                lines.append(
-                    f"{_layer_summary(base_layers[i])} {ARROW} {_layer_summary(other_layers[j])}"
-                )
-        else:
-            lines += [f"-{_layer_summary(base_layers[i])}" for i in range(i1, i2)]
-            lines += [f"+{_layer_summary(other_layers[j])}" for j in range(j1, j2)]
+            continue
+        # Within a changed stretch, layers of the same class are compared parameter by
+        # parameter; the rest were removed or added (or moved: paired below).
+        base_keys = [_layer_key(layer) for layer in base_layers[i1:i2]]
+        other_keys = [_layer_key(layer) for layer in other_layers[j1:j2]]
+        inner = difflib.SequenceMatcher(a=base_keys, b=other_keys, autojunk=False)
+        for tag2, k1, k2, m1, m2 in inner.get_opcodes():
+            pairs = zip(range(i1 + k1, i1 + k2), range(j1 + m1, j1 + m2), strict=False)
+            if tag2 == "equal":
+                for i, j in pairs:
+                    changed = _layer_changes(other_labels[j], base_layers[i], other_layers[j])
+                    steps += [("line", line) for line in changed]
+            elif tag2 == "replace" and k2 - k1 == m2 - m1:
+                for i, j in pairs:
+                    old, new = _layer_summary(base_layers[i]), _layer_summary(other_layers[j])
+                    steps.append(("line", f"{old} {ARROW} {new}"))
+            else:
+                steps += [("-", i) for i in range(i1 + k1, i1 + k2)]
+                steps += [("+", j) for j in range(j1 + m1, j1 + m2)]
+    moves = _moves(steps, base_signs, other_signs)
+    for kind, value in steps:
+        if kind == "line":
+            lines.append(value)
+        elif kind == "-" and value in moves:
+            lines.append(f"{base_labels[value]} moved to position {moves[value] + 1}")
+        elif kind == "-":
+            lines.append(f"-{_layer_summary(base_layers[value], base_labels[value])}")
+        elif value not in moves.values():
+            where = "at the start" if value == 0 else f"after {other_labels[value - 1]}"
+            lines.append(f"+{_layer_summary(other_layers[value])} {where}")
     return lines
+
+
+def _moves(steps: list[tuple[str, Any]], base_signs: list, other_signs: list) -> dict[int, int]:
+    """Removed layers that come back unchanged elsewhere: ``{base index: other index}``."""
+    added = [value for kind, value in steps if kind == "+"]
+    moves = {}
+    for kind, value in steps:
+        if kind != "-":
+            continue
+        for j in added:
+            if other_signs[j] == base_signs[value] and j not in moves.values():
+                moves[value] = j
+                break
+    return moves
+
+
+def _signature(layer: dict) -> str:
+    """A layer's class and settings as text, names and other noise left out, numbers at
+    float32 precision: two layers with the same signature are the same layer."""
+    return json.dumps(_settings_only(layer), sort_keys=True, default=str)
+
+
+def _settings_only(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            str(key): _settings_only(item) for key, item in value.items() if key not in _NOISE_KEYS
+        }
+    if isinstance(value, (list, tuple)):
+        return [_settings_only(item) for item in value]
+    if isinstance(value, float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            return str(value)
+        number = float(np.float32(value))
+        return int(number) if number.is_integer() else number
+    return value
 
 
 def _layer_changes(label: str, base: dict, other: dict) -> list[str]:
@@ -250,7 +317,8 @@ def _layer_labels(layers: list[dict]) -> list[str]:
     return labels
 
 
-def _layer_summary(layer: dict) -> str:
+def _layer_summary(layer: dict, label: str | None = None) -> str:
+    """``Dropout(rate=0.5)``: the layer's class (or ``label``) and its headline settings."""
     config = layer.get("config") or {}
     arguments = []
     for key in _HEADLINE_PARAMS:
@@ -258,7 +326,8 @@ def _layer_summary(layer: dict) -> str:
             if key == "activation" and config[key] == "linear":
                 continue
             arguments.append(f"{key}={format_value(config[key])}")
-    return f"{_layer_key(layer)}({', '.join(arguments)})" if arguments else _layer_key(layer)
+    name = label or _layer_key(layer)
+    return f"{name}({', '.join(arguments)})" if arguments else name
 
 
 # -- compile and fit ---------------------------------------------------------------------

@@ -34,7 +34,7 @@ def test_three_runs_differing_in_one_setting_each_show_exactly_that():
     fourth = snapshot(lstm_stack(dropout=0.3, extra=[L.SpatialDropout1D(0.2)]), learning_rate=3e-4)
     assert changes(first, second) == ["LSTM.dropout 0 → 0.3"]
     assert changes(second, third) == ["optimizer.learning_rate 0.001 → 0.0003"]
-    assert changes(third, fourth) == ["+SpatialDropout1D(rate=0.2)"]
+    assert changes(third, fourth) == ["+SpatialDropout1D(rate=0.2) after Embedding"]
     assert changes(first, first) == []
     assert changes(None, first) == []
 
@@ -55,7 +55,7 @@ def test_removed_layer_fit_dataset_and_callbacks():
         "dataset.num_words 10000 → 5000",
     ]
     assert changes(other, base) == [
-        "+Dropout(rate=0.5)",
+        "+Dropout(rate=0.5) after Dense[1]",
         "fit.batch_size 128 → 512",
         "-EarlyStopping",
         "dataset.num_words 5000 → 10000",
