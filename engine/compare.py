@@ -21,8 +21,9 @@ The stacks are aligned with ``difflib.SequenceMatcher`` over layer *signatures* 
 settings), so an inserted layer reads as one ``+`` line instead of a cascade of parameter
 changes, and a layer removed and added back unchanged elsewhere reads as a move. Within a
 changed stretch, layers of the same class are compared parameter by parameter. Names Keras
-generates (``dense_3``), dtype policies and build configs are noise and never reported. Floats are compared and shown at float32
-precision, so ``0.0010000000474974513`` (an optimizer's float32 learning rate) reads ``0.001``.
+generates (``dense_3``), dtype policies and build configs are noise and never reported.
+Floats are compared and shown at float32 precision, so ``0.0010000000474974513`` (an
+optimizer's float32 learning rate) reads ``0.001``.
 """
 
 from __future__ import annotations

@@ -47,9 +47,7 @@ def test_removal_move_and_edit_name_the_layer_as_numbered_in_its_stack():
     moved = snapshot([L.Dense(1), *dropouts()])
     assert changes(base, moved) == ["Dense[3] moved to position 1"]
     lstm = snapshot([L.LSTM(8), L.Dense(1)])
-    assert changes(lstm, snapshot([L.LSTM(8, dropout=0.3), L.Dense(1)])) == [
-        "LSTM.dropout 0 → 0.3"
-    ]
+    assert changes(lstm, snapshot([L.LSTM(8, dropout=0.3), L.Dense(1)])) == ["LSTM.dropout 0 → 0.3"]
     first = snapshot([L.Dropout(0.1), L.LSTM(8), L.Dense(1)])
     assert changes(lstm, first) == ["+Dropout(rate=0.1) at the start"]
 
