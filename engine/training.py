@@ -365,6 +365,11 @@ class _Run:
                 spec = mixed_precision_spec(spec)
         self.model = build_model(spec, input_shape=self.dataset.input_shape)
         self._load_initial_weights()
+        from engine.embeddings import apply_embeddings  # word vectors win over the weights
+
+        folder = self.project_path.parent if self.project_path is not None else self.workdir
+        for line in apply_embeddings(self.model, self.project, self.dataset, folder):
+            self.sink(LogLine(line))
         compile_model(self.model, compile_block, loss_scale=spec is not self.project.get("model"))
         from engine.datasets.labels import check_labels_fit_output
 

@@ -278,3 +278,68 @@ def test_apply_embeddings_refusals(tmp_path):
     gone = {"embeddings": [{"layer": "embedding_9", "file": "glove.txt"}]}
     lines = apply_embeddings(embedding_model(), gone, dataset, tmp_path)
     assert "were not loaded" in lines[0]
+
+
+def test_training_run_loads_the_vectors_frozen(tmp_path):
+    """engine.training.run puts the project's vectors (path relative to the project file) into
+    the built Embedding, logs the coverage and keeps a frozen layer's vectors through fit."""
+    from engine.datasets.base import ArrayStore, Dataset, Part
+    from engine.events import LogLine
+    from engine.project import new_project
+    from engine.spec import spec_from_model
+    from engine.training import run
+
+    folder = tmp_path / "project"
+    (folder / "vectors").mkdir(parents=True)
+    write_vectors(folder / "vectors" / "glove.txt", FILE_WORDS)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, len(VOCABULARY), (48, 5)).astype("int32")
+    y = (x.sum(axis=1) % 2).astype("int64")
+    parts = {
+        "train": Part(ArrayStore(x[:32]), y[:32]),
+        "validation": Part(ArrayStore(x[32:40]), y[32:40]),
+        "test": Part(ArrayStore(x[40:]), y[40:]),
+    }
+    dataset = Dataset(
+        block={"source": "npz", "path": "memory"},
+        input_shape=(5,),
+        dtype="int32",
+        task="binary",
+        num_classes=2,
+        class_names=["a", "b"],
+        label_encoding="sparse",
+        train_size=32,
+        val_size=8,
+        test_size=8,
+        description="tokens",
+        samples=[],
+        vocabulary=VOCABULARY,
+        parts=parts,
+    )
+    model = keras.Sequential(
+        [
+            keras.layers.Embedding(len(VOCABULARY), DIM, name="embedding"),
+            keras.layers.GlobalAveragePooling1D(),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    project = new_project()
+    project["model"] = spec_from_model(model)
+    project["compile"] = {"optimizer": "adam", "loss": "binary_crossentropy", "metrics": []}
+    project["fit"] = {**project["fit"], "epochs": 1, "batch_size": 8, "validation_split": 0.0}
+    project["embeddings"] = [{"layer": "embedding", "file": "vectors/glove.txt"}]
+    events = []
+    result = run(
+        project,
+        sink=events.append,
+        dataset=dataset,
+        workdir=tmp_path,
+        project_path=folder / "p.llproj",
+        evaluate_test=False,
+    )
+    assert result.status == "completed", result.message
+    layer = result.model.get_layer("embedding")
+    assert layer.trainable is False
+    np.testing.assert_array_equal(layer.get_weights()[0][3], np.float32(vector("cat")))
+    logs = [event.text for event in events if isinstance(event, LogLine)]
+    assert any("Word vectors for 'embedding' from glove.txt: 5 of 6 words found" in m for m in logs)
