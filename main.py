@@ -1,7 +1,7 @@
 """LayerLab entry point.
 
 ``python main.py [FILE] [window options]`` opens the window;
-``python main.py summary|train|runs|evaluate ...`` run headless and never import Qt.
+``python main.py summary|train|runs|evaluate|import ...`` run headless and never import Qt.
 """
 
 from __future__ import annotations
@@ -15,6 +15,11 @@ COMMANDS = {
     "train": ("engine.cli.train", "train a project headless and write model.h5, history.csv"),
     "runs": ("engine.cli.runs", "print a project's runs table with what changed"),
     "evaluate": ("engine.cli.evaluate", "print a run's test metrics"),
+    "import": (
+        "engine.cli.import_model",
+        "turn a .h5/.keras model file into a project with its weights and compile settings",
+    ),
+    "search": ("engine.cli.search", "search a project's hyperparameters with Optuna in workers"),
 }
 
 

@@ -9,11 +9,20 @@ never returns None: a project whose model is ``null`` would not reopen.
 
 ``open_model_spec(path)`` loads the file (``engine.modelfile.load_model_file``: allowlist,
 size and safety checks) and returns ``project_spec`` of it.
+
+``import_model_file(path)`` opens a file for a project and keeps what the user cares about
+(an ``ImportedModel``: the model with its trained weights, the file's compile settings
+translated, notes); ``write_import`` writes it as an editable project with its initial
+weights (``<stem>.weights.h5``) and the model as an "imported" run (``python main.py
+import``); ``imported_project`` builds the same project without writing it (the window).
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +188,147 @@ def _sequential(config: dict, chain: list[dict]) -> dict:
     if "trainable" in config:
         spec["trainable"] = config["trainable"]
     return spec
+
+
+# --- importing a model file as a project ---------------------------------------------------
+
+
+@dataclass
+class ImportedModel:
+    """A model file opened for a project (``import_model_file``).
+
+    ``spec``: the project's model (a Sequential config, or a functional config shown
+    read-only: ``functional``). ``compile``: the file's compile settings translated into a
+    compile block (``engine.compiling.compile_from_training_config``), or None when the file
+    has none or they cannot be used (``compile_note`` says which; ``compile_for`` then
+    suggests one). ``model``: the loaded Keras model with the file's weights.
+    ``weights_loaded``: whether it carries the file's trained weights. ``note``: plain lines
+    for the log (legacy rewrites applied, weights, where the compile settings come from).
+    """
+
+    file_name: str
+    spec: dict
+    compile: dict | None
+    compile_note: str
+    model: Any
+    weights_loaded: bool
+    note: list[str] = field(default_factory=list)
+    functional: bool = False
+
+
+def import_model_file(path: str | os.PathLike) -> ImportedModel:
+    """Open the model file at ``path`` (``engine.modelfile.load_model_file``: every safety
+    check, Keras 2 rewrites) for a project. Raises ``ModelFileError`` (a plain sentence
+    naming the file) when it cannot be opened or used as a project's model."""
+    from engine.compiling import compile_from_training_config
+    from engine.modelfile import load_model_file
+
+    name = Path(path).name
+    loaded = load_model_file(path)
+    spec = project_spec(loaded.model, name)
+    weights_loaded = bool(getattr(loaded, "weights_loaded", True))
+    block, compile_note = compile_from_training_config(getattr(loaded, "training_config", None))
+    notes = [str(line) for line in (getattr(loaded, "rewrites", None) or [])]
+    version = getattr(loaded, "keras_version", None)
+    if notes and version:
+        notes.insert(0, f"{name} was written by Keras {version}; translated for Keras 3:")
+    try:
+        params = f"{int(loaded.model.count_params()):,} parameters"
+    except Exception:
+        params = "parameters not counted"
+    if weights_loaded:
+        notes.append(f"Weights: the file's trained weights ({params}).")
+    else:
+        notes.append(f"Weights: {name} holds none; the layers start freshly initialised.")
+    functional = S.is_functional(spec) if hasattr(S, "is_functional") else "input_layers" in spec
+    if functional:
+        notes.append(
+            f"{name} is a functional model: it is shown read-only (summary, evaluation, "
+            "predictions and export work; editing branches is not available yet)."
+        )
+    imported = ImportedModel(
+        file_name=name,
+        spec=spec,
+        compile=block,
+        compile_note=compile_note,
+        model=loaded.model,
+        weights_loaded=weights_loaded,
+        note=notes,
+        functional=functional,
+    )
+    if block is None:  # say what Suggest picks without a dataset (the window says its own)
+        compile_note = compile_for(imported)[1]
+    notes.insert(len(notes) - (1 if functional else 0), compile_note)
+    return imported
+
+
+def compile_for(imported: ImportedModel, dataset: Any = None) -> tuple[dict, str]:
+    """The compile block for an imported model and the note saying where it came from: the
+    file's own settings, else Suggest's from ``dataset`` (a loaded ``engine.datasets``
+    Dataset) or, without one, from the model's output layer."""
+    from engine.compiling import suggest_compile
+
+    if imported.compile is not None:
+        return copy.deepcopy(imported.compile), imported.compile_note
+    block, note = suggest_compile(imported.model, dataset)
+    suggested = note.replace("The file has no compile settings: ", "")
+    return block, f"{imported.compile_note} {suggested}"
+
+
+def imported_project(
+    imported: ImportedModel,
+    project_path: str | os.PathLike | None,
+    *,
+    dataset: Any = None,
+) -> dict:
+    """The project for ``imported`` (not written): its model, compile settings (see
+    ``compile_for``), the dataset (a dataset block, or a loaded Dataset whose ``block`` is
+    used; default: the sample digits), the file's weights as the project's initial weights
+    (``<stem>.weights.h5`` beside ``project_path``, or in a temporary folder when None) and
+    the model as an imported run. Writes the two weights files; raises ``LayerLabError``."""
+    from engine.project import new_project, validate_project
+    from engine.project_weights import set_project_weights
+    from engine.runs import imported_run
+
+    project = new_project()
+    project["model"] = copy.deepcopy(imported.spec)
+    block = dataset if isinstance(dataset, dict) else getattr(dataset, "block", None)
+    if isinstance(block, dict):
+        project["dataset"] = copy.deepcopy(block)
+    loaded_dataset = None if isinstance(dataset, dict) else dataset
+    project["compile"], _note = compile_for(imported, loaded_dataset)
+    if imported.weights_loaded:
+        project = set_project_weights(
+            project, imported.model, project_path, stem=Path(imported.file_name).stem
+        )
+    project, _run = imported_run(project, imported.model, imported.file_name, project_path)
+    return validate_project(project)
+
+
+def write_import(
+    imported: ImportedModel, project_path: str | os.PathLike, *, dataset: Any = None
+) -> dict:
+    """Write the editable project for ``imported`` to ``project_path`` (atomically), its
+    initial weights as ``<stem>.weights.h5`` beside it and the imported run's model in
+    ``runs/``; returns the project. Files written before a failure are removed again.
+    Raises ``LayerLabError`` (disk problems name the file)."""
+    from engine.project import save_project
+    from engine.project_weights import project_weights_path
+    from engine.runs import weights_path
+
+    target = Path(project_path)
+    written: list[Path] = []
+    try:
+        project = imported_project(imported, target, dataset=dataset)
+        weights = project_weights_path(project, target)
+        written += [weights] if weights is not None else []
+        written += [
+            path for run in project.get("runs") or [] if (path := weights_path(target, run))
+        ]
+        save_project(project, target)
+    except BaseException:
+        for path in written:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
+    return project

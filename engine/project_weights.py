@@ -105,14 +105,20 @@ def check_weights_setting(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        return "weights must be the name of a .weights.h5 file beside the project, or null."
+        return (
+            "The initial weights (weights) must name a .weights.h5 file beside the project, "
+            "or be null."
+        )
     if not value.endswith(WEIGHTS_SUFFIX):
-        return f"weights must name a {WEIGHTS_SUFFIX} file, got {value!r}."
+        return f"The initial weights (weights) must name a {WEIGHTS_SUFFIX} file, got {value!r}."
     path = Path(value)
     if path.is_absolute():
         return None  # an unsaved project's weights in the private temporary folder
     if ".." in path.parts or value.startswith(("/", "\\")):
-        return f"weights must be a file inside the project's folder, got {value!r}."
+        return (
+            f"The initial weights (weights) must be a file inside the project's folder, "
+            f"got {value!r}."
+        )
     return None
 
 
