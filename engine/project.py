@@ -368,6 +368,14 @@ def validate_project(data: Any) -> dict:
         from engine.embeddings import validate_embeddings
 
         project["embeddings"] = validate_embeddings(project["embeddings"])
+    if "search" in project:  # hyperparameter search space (engine.search)
+        from engine.search import validate_search
+
+        project["search"] = validate_search(project["search"])
+    if "groups" in project:  # repeats and k-fold groups (engine.groups)
+        from engine.groups import validate_groups
+
+        project["groups"] = validate_groups(project["groups"])
     project.setdefault("runs", [])
     if not isinstance(project["runs"], list):
         raise ProjectError(

@@ -1,0 +1,111 @@
+"""Worker processes: events arrive in order, a killed worker fails only its job."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+from engine.events import BatchesEnd, EpochEnd, LogLine, TrainBegin, TrainEnd
+from engine.worker import Job, WorkerPool
+from engine.worker_protocol import JobFinished, JobResult, JobStarted
+from tests.search.support import tiny_project
+
+TIMEOUT = 240
+
+
+class Events:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.items: list[tuple[str, object]] = []
+
+    def __call__(self, job_id, event):
+        with self.lock:
+            self.items.append((job_id, event))
+
+    def kinds(self, job_id):
+        with self.lock:
+            names = [type(e).__name__ for j, e in self.items if j == job_id]
+        return [n for n in names if n not in ("BatchesEnd", "LogLine")]
+
+    def of(self, job_id, cls):
+        with self.lock:
+            return [e for j, e in self.items if j == job_id and isinstance(e, cls)]
+
+
+def test_jobs_run_in_a_worker_and_their_events_arrive_in_order(tmp_path):
+    events = Events()
+    project = tiny_project(epochs=2)
+    bad = tiny_project()
+    bad["model"]["layers"][1]["config"]["units"] = 0
+    with WorkerPool(1, events, stop_grace=20) as pool:
+        pool.submit(Job("a", project, tmp_path / "a", label="job a"))
+        pool.submit(Job("bad", bad, tmp_path / "bad", label="job bad"))
+        assert pool.wait(TIMEOUT)
+    assert events.kinds("a") == [
+        "JobStarted",
+        "TrainBegin",
+        "EpochEnd",
+        "EpochEnd",
+        "TrainEnd",
+        "JobResult",
+        "JobFinished",
+    ]
+    assert events.of("a", BatchesEnd) and events.of("a", LogLine)
+    assert events.of("a", TrainBegin)[0].epochs == 2
+    result = events.of("a", JobResult)[0]
+    assert result.status == "completed" and result.parameter_count > 0
+    record = result.record
+    assert len(record["history"]["val_loss"]) == 2
+    assert (tmp_path / "a" / record["weights"]).is_file()  # runs/<id>.h5 in its folder
+    assert (tmp_path / "a" / "result.json").is_file()
+    # A project Keras refuses fails its own job only, with a sentence that says why.
+    failed = events.of("bad", JobResult)[0]
+    assert failed.status == "failed" and "units" in failed.message
+    assert events.of("bad", TrainEnd)[0].status == "failed"
+    assert events.kinds("bad")[-1] == "JobFinished"
+
+
+def test_a_worker_killed_mid_run_fails_its_job_and_the_pool_goes_on(tmp_path):
+    events = Events()
+    killed = threading.Event()
+
+    def sink(job_id, event):
+        events(job_id, event)
+        if job_id == "a" and isinstance(event, EpochEnd) and not killed.is_set():
+            killed.set()
+            os.kill(events.of("a", JobStarted)[0].pid, signal.SIGKILL)
+
+    with WorkerPool(1, sink, stop_grace=20) as pool:
+        pool.submit(Job("a", tiny_project(epochs=30), tmp_path / "a", label="trial 7"))
+        pool.submit(Job("b", tiny_project(epochs=1), tmp_path / "b", label="trial 8"))
+        assert pool.wait(TIMEOUT)
+    result = events.of("a", JobResult)[0]
+    assert result.status == "failed" and result.record is None
+    assert result.message.startswith("The worker process for trial 7 was killed (SIGKILL)")
+    assert events.of("a", JobFinished)[0].status == "failed"
+    assert events.kinds("a")[-1] == "JobFinished"
+    assert events.of("b", JobResult)[0].status == "completed"  # a fresh worker ran it
+    assert events.of("b", JobStarted)[0].pid != events.of("a", JobStarted)[0].pid
+
+
+def test_stopping_a_job_and_a_queued_one(tmp_path):
+    events = Events()
+
+    def sink(job_id, event):
+        events(job_id, event)
+        if job_id == "a" and isinstance(event, EpochEnd):
+            pool.stop("a")
+            pool.stop("b")  # still queued: never starts
+
+    pool = WorkerPool(1, sink, stop_grace=20)
+    try:
+        pool.submit(Job("a", tiny_project(epochs=30), tmp_path / "a"))
+        pool.submit(Job("b", tiny_project(epochs=1), tmp_path / "b"))
+        assert pool.wait(TIMEOUT)
+    finally:
+        pool.close()
+    assert events.of("a", JobResult)[0].status == "stopped"
+    assert len(events.of("a", EpochEnd)) < 30
+    assert events.kinds("b") == ["JobResult", "JobFinished"]
+    assert events.of("b", JobFinished)[0].status == "stopped"
