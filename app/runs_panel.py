@@ -18,6 +18,7 @@ thread only draws. Call ``shutdown()`` before the window closes.
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
@@ -38,12 +39,20 @@ from PySide6.QtWidgets import (
 from app import run_exports
 from app.loader import BackgroundTask
 from app.run_exports import EXPORT_KINDS
+from engine import run_compare
 from engine import runs as records
 from widgets.adaptive_splitter import AdaptiveSplitter
 from widgets.evaluation_view import EvaluationView
 from widgets.run_table import RunTableView
 
 PREVIOUS_RUN = "__previous__"
+
+
+def _parameter_count(run: dict) -> int | None:
+    """A run's parameter count, worked out only once the engine's Keras side is loaded (the
+    window loads it in the background; until then only counts stored with runs show)."""
+    loaded = hasattr(sys.modules.get("engine.spec"), "analyse")
+    return run_compare.parameter_count(run, count=loaded)
 
 
 class RunsPanel(QWidget):
@@ -203,7 +212,7 @@ class RunsPanel(QWidget):
         base_id = None if self._base == PREVIOUS_RUN else self._base
         changes = records.compared_changes(runs, base_id)
         metric = next((m for m in map(records.main_metric, reversed(runs)) if m), None)
-        self.table.set_runs(runs, changes, metric)
+        self.table.set_runs(runs, changes, metric, params=_parameter_count)
         self._update_buttons()
 
     def _refresh_base_combo(self) -> None:

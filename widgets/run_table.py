@@ -8,6 +8,8 @@ and the owner changes the project (through an undo command). ``RunTableView`` (o
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import (
     QAbstractTableModel,
     QItemSelection,
@@ -20,36 +22,17 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
-from engine.textfmt import elapsed_text
+from engine.run_columns import RunTable, run_columns, run_metric, shared_metric
+
+__all__ = ["RUN_ID_ROLE", "SORT_ROLE", "RunTableModel", "RunTableView", "run_metric"]
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole + 2
+COLUMN_KEY_ROLE = Qt.ItemDataRole.UserRole + 3  # header: the column's key (best:val_loss)
 HINT_COLOR = QColor(200, 120, 0)
 FAILED_COLOR = QColor(190, 40, 40)
-_NOT_METRICS = frozenset({"loss", "learning_rate", "lr"})
-_LOWER_IS_BETTER = ("loss", "error", "mae", "mse", "mape", "msle", "hinge", "crossentropy")
-
-
-def _best_text(entry) -> tuple[str, float | None]:
-    if not isinstance(entry, dict) or entry.get("value") is None:
-        return "—", None
-    value = float(entry["value"])
-    return f"{value:.4g} (ep {int(entry.get('epoch', 0)) + 1})", value
-
-
-def run_metric(run: dict) -> str | None:
-    """The run's own main metric besides the loss: the first other metric it logged (or,
-    for a run without history, the first of its test metrics or best values)."""
-    keys = [
-        *(run.get("history") or {}),
-        *(run.get("test_metrics") or {}),
-        *(key.removeprefix("val_") for key in run.get("best") or {}),
-    ]
-    for key in keys:
-        if key.startswith("val_") or key in _NOT_METRICS:
-            continue
-        return key
-    return None
+CHANGES_WIDTH = 300  # px: the Changes column's width at most (its whole text: the tooltip)
+COLUMN_WIDTH = 200  # px: any other column's
 
 
 def status_text(run: dict) -> str:
@@ -60,13 +43,14 @@ def status_text(run: dict) -> str:
 
 
 class RunTableModel(QAbstractTableModel):
-    """Rows: runs in recorded order. Columns: see :meth:`columns`.
+    """Rows: runs in recorded order. Columns: ``engine.run_columns.run_columns``'s.
 
     The metric columns show each run's own main metric: when every run logged the same one
     (``metric``) the headers name it ("Best val_accuracy") and the cells hold numbers; when
     runs differ (a classification run, then a regression one) the headers say "Best metric"
     and each cell names its metric ("val_mae 0.31 (ep 4)"). Never "—" for a metric a run
-    did record."""
+    did record. Each column sorts on its value (numbers as numbers, runs without one first
+    in ascending order)."""
 
     renameRequested = Signal(object, object)  # run id, new name
 
@@ -75,16 +59,25 @@ class RunTableModel(QAbstractTableModel):
         self._runs: list[dict] = []
         self._changes: dict[str, list[str]] = {}
         self._metric: str | None = None
+        self._table = RunTable()
 
     # -- contents ----------------------------------------------------------------------------
 
     def set_runs(
-        self, runs: list[dict], changes: dict[str, list[str]], metric: str | None = None
+        self,
+        runs: list[dict],
+        changes: dict[str, list[str]],
+        metric: str | None = None,
+        params: Callable[[dict], int | None] | None = None,
     ) -> None:
+        """Show ``runs`` with their ``changes`` lines; ``metric`` names the metric columns
+        when no run logged one; ``params(run)`` gives a run's parameter count (without it:
+        the count stored with the run, if any)."""
         self.beginResetModel()
         self._runs = list(runs)
         self._changes = dict(changes)
         self._metric = metric
+        self._table = run_columns(self._runs, self._changes, metric, params)
         self.endResetModel()
 
     def runs(self) -> list[dict]:
@@ -99,26 +92,21 @@ class RunTableModel(QAbstractTableModel):
                 return row
         return -1
 
+    def table(self) -> RunTable:
+        """The plain table shown (columns, cells, run ids)."""
+        return self._table
+
     def shared_metric(self) -> str | None:
         """The metric every run (that logged one) shares, else None; the headers name it."""
-        metrics = {run_metric(run) for run in self._runs} - {None}
-        if len(metrics) > 1:
-            return None
-        if metrics:
-            return metrics.pop()
-        return self._metric
+        return shared_metric(self._runs, self._metric)
 
     def columns(self) -> list[str]:
-        names = ["Name", "Status", "Epochs", "Best val_loss"]
-        shared = self.shared_metric()
-        if shared:
-            names += [f"Best val_{shared}", f"Test {shared}"]
-        elif any(run_metric(run) for run in self._runs):
-            names += ["Best metric", "Test metric"]
-        else:
-            names.append("Test loss")
-        # what differs and what went wrong before the bookkeeping: a narrow table shows them
-        return [*names, "Changes", "Hint", "Time", "Started"]
+        return self._table.headers()
+
+    def column_of(self, key: str) -> int:
+        """The column of key ``key`` (``changes``, ``best:val_loss`` …), or -1."""
+        keys = self._table.keys()
+        return keys.index(key) if key in keys else -1
 
     # -- Qt model interface ------------------------------------------------------------------
 
@@ -126,15 +114,21 @@ class RunTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._runs)
 
     def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns())
+        return 0 if parent.isValid() else len(self._table.columns)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if role != Qt.ItemDataRole.DisplayRole:
+        if orientation != Qt.Orientation.Horizontal:
+            return str(section + 1) if role == Qt.ItemDataRole.DisplayRole else None
+        columns = self._table.columns
+        if not 0 <= section < len(columns):
             return None
-        if orientation == Qt.Orientation.Horizontal:
-            columns = self.columns()
-            return columns[section] if 0 <= section < len(columns) else None
-        return str(section + 1)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return columns[section].header
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return columns[section].tooltip or None
+        if role == COLUMN_KEY_ROLE:
+            return columns[section].key
+        return None
 
     def flags(self, index):
         if not index.isValid():
@@ -147,22 +141,25 @@ class RunTableModel(QAbstractTableModel):
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self._runs):
             return None
+        if not 0 <= index.column() < len(self._table.columns):
+            return None
         run = self._runs[index.row()]
-        column = self.columns()[index.column()]
+        column = self._table.columns[index.column()]
+        cell = self._table.rows[index.row()][index.column()]
         if role == RUN_ID_ROLE:
             return run.get("id")
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            return self._cell(run, column)[0]
+            return cell.text
         if role == SORT_ROLE:
-            return self._cell(run, column)[1]
+            return cell.sort
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(run, column)
+            return cell.tooltip or None
         if role == Qt.ItemDataRole.ForegroundRole:
-            if column == "Hint" and run.get("overfitting"):
+            if column.key == "hint" and run.get("overfitting"):
                 return QBrush(HINT_COLOR)
-            if column == "Status" and run.get("status") == "failed":
+            if column.key == "status" and run.get("status") == "failed":
                 return QBrush(FAILED_COLOR)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in ("Epochs", "Time"):
+        if role == Qt.ItemDataRole.TextAlignmentRole and column.numeric:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -175,81 +172,6 @@ class RunTableModel(QAbstractTableModel):
             return False
         self.renameRequested.emit(run.get("id"), name)
         return True
-
-    # -- cells -------------------------------------------------------------------------------
-
-    def _cell(self, run: dict, column: str):
-        """(text shown, value sorted on)."""
-        best = run.get("best") or {}
-        if column == "Name":
-            name = str(run.get("name", ""))
-            return name, name.lower()
-        if column == "Status":
-            text = status_text(run)
-            return text, text
-        if column == "Epochs":
-            epochs = int(run.get("epochs_completed") or 0)
-            return str(epochs), epochs
-        if column == "Best val_loss":
-            return _best_text(best.get("val_loss"))
-        if column.startswith("Best "):
-            return self._best_metric_cell(run, column.removeprefix("Best "))
-        if column.startswith("Test "):
-            return self._test_cell(run, column.removeprefix("Test "))
-        if column == "Time":
-            seconds = float(run.get("seconds") or 0.0)
-            return elapsed_text(seconds), seconds
-        if column == "Started":
-            started = str(run.get("started_at") or "")
-            return started.replace("T", " ")[:19], started
-        if column == "Changes":
-            text = "; ".join(self._changes.get(run.get("id"), [])) or "—"
-            return text, text
-        if column == "Hint":
-            hint = run.get("overfitting")
-            if not isinstance(hint, dict):
-                return "", ""
-            text = f"⚠ overfitting after epoch {int(hint.get('epoch', 0)) + 1}"
-            return text, int(hint.get("epoch", 0))
-        return "", ""
-
-    def _best_metric_cell(self, run: dict, header: str):
-        """``header`` is ``val_<metric>`` (the shared metric) or ``metric`` (runs differ)."""
-        best = run.get("best") or {}
-        if header != "metric" and best.get(header) is not None:
-            return _best_text(best.get(header))
-        own = run_metric(run)
-        if own is None:
-            return "—", None
-        for key in (f"val_{own}", own):
-            if isinstance(best.get(key), dict) and best[key].get("value") is not None:
-                text, value = _best_text(best[key])
-                return f"{key} {text}", value
-        return "—", None
-
-    def _test_cell(self, run: dict, header: str):
-        """``header`` is the shared metric, ``loss``, or ``metric`` (runs differ: each cell
-        names the run's own metric, or its test loss when it has no metric)."""
-        tests = run.get("test_metrics") or {}
-        if header != "metric":
-            value = tests.get(header)
-            return ("—", None) if value is None else (f"{float(value):.4g}", float(value))
-        for key in (run_metric(run), "loss"):
-            if key and tests.get(key) is not None:
-                value = float(tests[key])
-                return f"{key} {value:.4g}", value
-        return "—", None
-
-    def _tooltip(self, run: dict, column: str) -> str | None:
-        if column == "Hint" and isinstance(run.get("overfitting"), dict):
-            return run["overfitting"].get("message")
-        if column == "Status":
-            return run.get("message") or None
-        if column == "Changes":
-            return "\n".join(self._changes.get(run.get("id"), [])) or None
-        if column == "Name":
-            return f"{run.get('name')} — {run.get('device', '')}, id {run.get('id')}"
-        return None
 
 
 class _SortProxy(QSortFilterProxyModel):
@@ -292,9 +214,9 @@ class RunTableView(QTableView):
         self.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.run_model.modelReset.connect(self._on_model_reset)
 
-    def set_runs(self, runs, changes, metric=None) -> None:
+    def set_runs(self, runs, changes, metric=None, params=None) -> None:
         selected = self.selected_run_ids()
-        self.run_model.set_runs(runs, changes, metric)
+        self.run_model.set_runs(runs, changes, metric, params)
         self.select_runs(selected)
 
     def selected_run_ids(self) -> list[str]:
@@ -327,9 +249,11 @@ class RunTableView(QTableView):
 
     def _on_model_reset(self) -> None:
         self.resizeColumnsToContents()
+        changes = self.run_model.column_of("changes")
         for column in range(self.run_model.columnCount()):
-            if self.columnWidth(column) > 260:
-                self.setColumnWidth(column, 260)  # the whole text is in the tooltip
+            widest = CHANGES_WIDTH if column == changes else COLUMN_WIDTH
+            if self.columnWidth(column) > widest:
+                self.setColumnWidth(column, widest)  # the whole text is in the tooltip
 
     def _on_selection_changed(self, *_args) -> None:
         if self._quiet:
