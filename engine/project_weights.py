@@ -21,6 +21,7 @@ import io
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,9 +135,15 @@ def weights_bytes(model) -> bytes:
     store = saving_lib.H5IOStore(buffer, mode="w")
     skip = {id(model.optimizer)} if getattr(model, "optimizer", None) is not None else set()
     try:
-        saving_lib._save_state(
-            model, weights_store=store, assets_store=None, inner_path="", visited_saveables=skip
-        )
+        with warnings.catch_warnings():  # numpy 2's __array__ deprecations, per variable
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            saving_lib._save_state(
+                model,
+                weights_store=store,
+                assets_store=None,
+                inner_path="",
+                visited_saveables=skip,
+            )
     finally:
         store.close()
     return buffer.getvalue()
@@ -346,39 +353,41 @@ def load_initial_weights(
                 shapes[name] = None
     store = saving_lib.H5IOStore(target, mode="r")
     try:
-        for layer in layers:
-            variables = list(layer.weights)
-            if not variables:
-                continue
-            if layer.name not in stored:
-                report.fresh.append((layer.name, "not in the weights file"))
-                continue
-            why = _shape_problem(variables, shapes.get(layer.name))
-            if why:
-                report.fresh.append((layer.name, why))
-                continue
-            before = [variable.numpy() for variable in variables]
-            failed: set = set()
-            errors: dict = {}
-            try:
-                saving_lib._load_state(
-                    layer,
-                    weights_store=store,
-                    assets_store=None,
-                    inner_path=stored[layer.name],
-                    skip_mismatch=True,
-                    visited_saveables=set(),
-                    failed_saveables=failed,
-                    error_msgs=errors,
-                )
-            except Exception as error:
-                errors[id(layer)] = (layer, error)
-            if failed or errors:
-                for variable, value in zip(variables, before, strict=True):
-                    variable.assign(value)
-                report.fresh.append((layer.name, "its stored weights do not fit it"))
-            else:
-                report.loaded.append(layer.name)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            for layer in layers:
+                variables = list(layer.weights)
+                if not variables:
+                    continue
+                if layer.name not in stored:
+                    report.fresh.append((layer.name, "not in the weights file"))
+                    continue
+                why = _shape_problem(variables, shapes.get(layer.name))
+                if why:
+                    report.fresh.append((layer.name, why))
+                    continue
+                before = [variable.numpy() for variable in variables]
+                failed: set = set()
+                errors: dict = {}
+                try:
+                    saving_lib._load_state(
+                        layer,
+                        weights_store=store,
+                        assets_store=None,
+                        inner_path=stored[layer.name],
+                        skip_mismatch=True,
+                        visited_saveables=set(),
+                        failed_saveables=failed,
+                        error_msgs=errors,
+                    )
+                except Exception as error:
+                    errors[id(layer)] = (layer, error)
+                if failed or errors:
+                    for variable, value in zip(variables, before, strict=True):
+                        variable.assign(value)
+                    report.fresh.append((layer.name, "its stored weights do not fit it"))
+                else:
+                    report.loaded.append(layer.name)
     finally:
         store.close()
     return report
