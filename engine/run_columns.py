@@ -162,8 +162,9 @@ def final_value(run: dict, metric: str) -> float | None:
 
 
 def stored_params(run: dict) -> int | None:
-    """The parameter count stored with the run (``params``), if any."""
-    stored = run.get("params")
+    """The parameter count stored with the run (``parameter_count``, as worker runs have),
+    if any. (A search trial's ``params`` are its hyperparameters, not a count.)"""
+    stored = run.get("parameter_count")
     return stored if isinstance(stored, int) and not isinstance(stored, bool) else None
 
 

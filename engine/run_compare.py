@@ -17,8 +17,8 @@ _params_cache: dict[str, int | None] = {}
 
 
 def parameter_count(run: dict, *, count: bool = True) -> int | None:
-    """The run's model's parameter count: the ``params`` stored with the run when it has
-    one, else worked out from its snapshot model with ``engine.spec.analyse`` (no weights
+    """The run's model's parameter count: the ``parameter_count`` stored with the run when
+    it has one, else worked out from its snapshot model with ``engine.spec.analyse`` (no weights
     are made; cached per model, so many runs of one model count once). ``count=False``:
     stored counts only (nothing imports Keras)."""
     stored = stored_params(run)

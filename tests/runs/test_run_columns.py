@@ -109,7 +109,9 @@ def test_imported_run_without_history_does_not_crash_and_counts_parameters():
     assert count.sort > 1000 and count.text == f"{count.sort:,}"
     assert table.cell("a", "params").sort is None  # no model in its snapshot
     # stored counts win, and nothing is worked out when counting is off
-    assert run_compare.parameter_count({**imported, "params": 7}) == 7
+    assert run_compare.parameter_count({**imported, "parameter_count": 7}) == 7
+    trial = {**imported, "params": {"units": 8}}  # a search trial's hyperparameters
+    assert run_compare.parameter_count(trial) == count.sort
     assert run_compare.parameter_count(imported, count=False) is None
     # changes against an imported run: its model against the other's
     other_model = copy.deepcopy(model)
