@@ -24,6 +24,7 @@ broken file where the user's file was. ``.h5`` files are saved without the optim
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import functools
 import gc
@@ -46,7 +47,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from engine import memory
+from engine import keras2, memory
 from engine.errors import ModelFileError
 from engine.files import FileSaveError, atomic_write_with
 from engine.quiet import import_keras
@@ -94,12 +95,23 @@ IGNORED_WITHOUT_COMPILE = frozenset({"compile_config"})
 
 @dataclass
 class LoadedModel:
-    """A model read from a file. ``spec`` is its Sequential config when ``editable``."""
+    """A model read from a file. ``spec`` is its Sequential config when ``editable``.
+
+    ``weights_loaded``: the model carries the file's trained weights. ``training_config``:
+    the file's raw compile settings (a Keras 2 ``.h5``'s ``training_config`` attribute
+    parsed from JSON, or a ``.keras`` file's ``compile_config``), None when it has none.
+    ``rewrites``: one plain note per legacy (Keras 2) translation applied to the config.
+    ``keras_version``: the Keras version that wrote the file, when it says.
+    """
 
     model: Any
     spec: dict | None
     editable: bool
     note: str
+    weights_loaded: bool = False
+    training_config: dict | None = None
+    rewrites: list[str] = field(default_factory=list)
+    keras_version: str | None = None
 
 
 # --- saving ----------------------------------------------------------------------------
@@ -306,16 +318,19 @@ def inspect_model_file(path: str | os.PathLike) -> dict:
     return _inspect(Path(path), None)
 
 
-def _inspect(target: Path, check: ConfigCheck | None) -> dict:
+def _inspect(target: Path, check: ConfigCheck | None, meta: dict | None = None) -> dict:
+    """The checked config; ``meta`` (when given) receives ``keras_version`` and the raw
+    ``training_config`` before ``check`` runs."""
     suffix = _model_suffix(target)
     check_regular_file(target)
     head = _read_head(target)
     if not head:
         raise ModelFileError(f"Cannot open {target.name}: the file is empty (0 bytes).")
+    meta = {} if meta is None else meta
     if suffix in H5_SUFFIXES:
-        config = _inspect_h5(target, head, check)
+        config = _inspect_h5(target, head, check, meta)
     else:
-        config = _inspect_keras_zip(target, head, check)
+        config = _inspect_keras_zip(target, head, check, meta)
     return config
 
 
@@ -338,7 +353,7 @@ def _checked_config(config: Any, name: str) -> dict:
     return config
 
 
-def _inspect_h5(target: Path, head: bytes, check: ConfigCheck | None) -> dict:
+def _inspect_h5(target: Path, head: bytes, check: ConfigCheck | None, meta: dict) -> dict:
     name = target.name
     if head != HDF5_SIGNATURE and not h5py.is_hdf5(str(target)):
         hint = " (it is a zip archive: rename it to .keras?)" if head[:4] == ZIP_SIGNATURE else ""
@@ -368,6 +383,8 @@ def _inspect_h5(target: Path, head: bytes, check: ConfigCheck | None) -> dict:
             if isinstance(raw, bytes):
                 raw = raw.decode("utf-8", errors="replace")
             config = _checked_config(_parse_config_json(str(raw), name), name)
+            meta["keras_version"] = _small_text_attr(h5, "keras_version")
+            meta["training_config"] = _json_attr(h5, "training_config")
             stored = _stored_sizes(h5)
             _check_stored(name, stored, "model_weights", None)
             expected = check(config) if check else None
@@ -378,6 +395,28 @@ def _inspect_h5(target: Path, head: bytes, check: ConfigCheck | None) -> dict:
     except Exception as error:
         raise ModelFileError(_damaged_h5_message(name, error)) from error
     return config
+
+
+def _small_text_attr(h5: h5py.Group, key: str, limit: int = 1024) -> str | None:
+    """A short text attribute (``keras_version``), or None when absent or not short text."""
+    if key not in h5.attrs or h5py.h5a.open(h5.id, key.encode()).get_storage_size() > limit:
+        return None
+    value = h5.attrs.get(key)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    return value if isinstance(value, str) else None
+
+
+def _json_attr(h5: h5py.Group, key: str) -> dict | None:
+    """A JSON attribute parsed (``training_config``), None when absent, huge or not a dict."""
+    text = _small_text_attr(h5, key, MAX_CONFIG_BYTES)
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _stored_sizes(h5: h5py.Group) -> _Stored:
@@ -494,7 +533,7 @@ def _refuse_h5_links(h5: h5py.Group, name: str) -> None:
         raise ModelFileError(problem)
 
 
-def _inspect_keras_zip(target: Path, head: bytes, check: ConfigCheck | None) -> dict:
+def _inspect_keras_zip(target: Path, head: bytes, check: ConfigCheck | None, meta: dict) -> dict:
     name = target.name
     if not zipfile.is_zipfile(target):
         if head[:4] == ZIP_SIGNATURE:
@@ -517,6 +556,11 @@ def _inspect_keras_zip(target: Path, head: bytes, check: ConfigCheck | None) -> 
             _check_members(name, archive)
             text = archive.read("config.json").decode("utf-8", errors="replace")
             config = _checked_config(_parse_config_json(text, name), name)
+            meta["training_config"] = (
+                config["compile_config"] if isinstance(config.get("compile_config"), dict) else None
+            )
+            if "metadata.json" in members and members["metadata.json"].file_size < 65536:
+                meta["keras_version"] = _keras_zip_version(archive)
             expected = check(config) if check else None
             weights = archive.getinfo(WEIGHTS_MEMBER) if WEIGHTS_MEMBER in members else None
             if weights is not None:
@@ -534,6 +578,15 @@ def _inspect_keras_zip(target: Path, head: bytes, check: ConfigCheck | None) -> 
             f"Cannot open {name}: the .keras archive is damaged ({_one_line(error)})."
         ) from error
     return config
+
+
+def _keras_zip_version(archive: zipfile.ZipFile) -> str | None:
+    """The ``keras_version`` in a .keras archive's metadata.json (small, checked already)."""
+    try:
+        value = json.loads(archive.read("metadata.json")).get("keras_version")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _check_members(name: str, archive: zipfile.ZipFile) -> None:
@@ -811,24 +864,96 @@ def load_model_file(path: str | os.PathLike) -> LoadedModel:
     this machine's memory, and weights whose declared sizes do not match the config.
     A Sequential model comes back with its config as an editable ``spec``; a functional
     model loads for summary, evaluation and export, with ``editable`` False and a note.
-    The model is not compiled: compile it from the project.
+    The model is not compiled: compile it from the project (``training_config`` holds the
+    file's own compile settings).
+
+    ``.h5`` files written by Keras 1/2 (and Keras 3 ``.h5`` files that Keras cannot load)
+    go through ``engine.keras2``: the checked config is translated for Keras 3, the model
+    is built from it, and the weights are read from the file's ``model_weights`` group.
     """
     target = Path(path)
-    config = _inspect(target, _config_check(target.name))
+    meta: dict = {}
+    config = _inspect(target, _config_check(target.name, meta), meta)
+    version = meta.get("keras_version")
+    found = {"training_config": meta.get("training_config"), "keras_version": version}
+    is_h5 = target.suffix.lower() in H5_SUFFIXES
+    if is_h5 and keras2.is_keras2(version):
+        try:
+            return _load_legacy(target, config, meta, found)
+        except ModelFileError as ours:
+            try:
+                model = _keras_load(target)
+            except Exception:
+                raise ours from None
+            return _loaded(model, weights_loaded=True, **found)
     try:
-        with _quiet_keras_saving(), _keras_readable(target) as readable:
-            model = keras.saving.load_model(readable, compile=False, safe_mode=True)
+        model = _keras_load(target)
     except Exception as error:
-        raise _keras_load_error(target.name, config, error) from error
+        keras_error = _keras_load_error(target.name, config, error)
+        if not is_h5:
+            raise keras_error from error
+        try:
+            return _load_legacy(target, config, meta, found)
+        except ModelFileError:
+            raise keras_error from error
+    return _loaded(model, weights_loaded=True, **found)
+
+
+def _keras_load(target: Path):
+    with _quiet_keras_saving(), _keras_readable(target) as readable:
+        return keras.saving.load_model(readable, compile=False, safe_mode=True)
+
+
+def _loaded(model, **fields) -> LoadedModel:
     if isinstance(model, keras.Sequential):
-        return LoadedModel(model=model, spec=model.get_config(), editable=True, note="")
-    return LoadedModel(model=model, spec=None, editable=False, note=FUNCTIONAL_NOTE)
+        return LoadedModel(model=model, spec=model.get_config(), editable=True, note="", **fields)
+    return LoadedModel(model=model, spec=None, editable=False, note=FUNCTIONAL_NOTE, **fields)
 
 
-def _config_check(name: str) -> ConfigCheck:
+def _load_legacy(target: Path, config: dict, meta: dict, found: dict) -> LoadedModel:
+    """Build the translated config with Keras (safe mode) and read the weights ourselves."""
+    from keras.src.legacy.saving import saving_options, saving_utils
+    from keras.src.saving import serialization_lib
+
+    name = target.name
+    translated, notes = meta.get("translated") or _translate(name, config)
+    try:
+        with (
+            _quiet_keras_saving(),
+            saving_options.keras_option_scope(use_legacy_config=True),
+            serialization_lib.SafeModeScope(True),
+        ):
+            model = saving_utils.model_from_config(copy.deepcopy(translated))
+    except ModelFileError:
+        raise
+    except Exception as error:
+        raise _keras_load_error(name, translated, error) from error
+    try:
+        with h5py.File(target, "r") as h5:
+            group = h5.get("model_weights")
+            count = keras2.load_weights(model, group, name) if group is not None else 0
+    except ModelFileError:
+        raise
+    except Exception as error:
+        raise ModelFileError(
+            f"Cannot open {name}: its weights could not be read ({_one_line(error)})."
+        ) from error
+    weights_loaded = count > 0 or not model.weights
+    return _loaded(model, weights_loaded=weights_loaded, rewrites=notes, **found)
+
+
+def _translate(name: str, config: dict) -> tuple[dict, list[str]]:
+    try:
+        return keras2.translate(config)
+    except ModelFileError as error:
+        raise ModelFileError(f"Cannot open {name}: {error.message}", field=error.field) from None
+
+
+def _config_check(name: str, meta: dict | None = None) -> ConfigCheck:
     """The allowlist, then the memory the config's parameters need (Sequential models,
     whose parameters ``analyse`` counts without allocating; others are bounded by their
-    stored sizes only)."""
+    stored sizes only). A Keras 2 config is translated first (``meta["translated"]``), so
+    that its parameters can be counted as Keras 3 will build them."""
 
     def check(config: dict) -> _Expected | None:
         try:
@@ -838,6 +963,9 @@ def _config_check(name: str) -> ConfigCheck:
             raise ModelFileError(
                 f"Cannot open {name}: {error.message[:-1]}{where}.", field=error.field
             ) from error
+        if meta is not None and "keras_version" in meta and keras2.is_keras2(meta["keras_version"]):
+            meta["translated"] = _translate(name, config)
+            config = meta["translated"][0]
         spec = config.get("config")
         if config.get("class_name") != "Sequential" or not isinstance(spec, dict):
             return None
