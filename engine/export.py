@@ -1,4 +1,5 @@
-"""Exports: a standalone Keras script, a TensorFlow SavedModel, and run histories as CSV.
+"""Exports: a standalone Keras script, a TensorFlow SavedModel, run histories as CSV, and
+the runs in tidy (long) form as CSV or JSON (``tidy_csv``, ``tidy_json``).
 
 ``export_script(project)`` writes the Python a user would have written by hand for the
 project: it loads the same data the same way (the same splits, scaling and label encoding as
@@ -89,6 +90,127 @@ def history_csv(runs: list[dict]) -> str:
                 row.append("" if value is None else repr(float(value)))
             writer.writerow(row)
     return out.getvalue()
+
+
+# --- tidy runs table ---------------------------------------------------------------------
+
+TIDY_COLUMNS = ("run", "run_id", "epoch", "metric", "value")
+
+
+def run_hyperparameters(run: dict, params: Any = None) -> dict[str, Any]:
+    """The settings a run trained with, as flat columns: optimizer, learning_rate,
+    batch_size, epochs, loss, validation_split, seed, dataset, layers (count), params
+    (``params(run)``: the parameter count, or None), status, seconds, started_at, group, tags,
+    and a search trial's values as ``search.<name>``. Missing settings are None."""
+    snapshot = run.get("snapshot") or {}
+    compiled = snapshot.get("compile") or {}
+    fit = snapshot.get("fit") or {}
+    dataset = snapshot.get("dataset") or {}
+    optimizer = compiled.get("optimizer")
+    optimizer_config = (optimizer.get("config") or {}) if isinstance(optimizer, dict) else {}
+    layers = (snapshot.get("model") or {}).get("layers")
+    body = [
+        layer
+        for layer in layers or []
+        if not (isinstance(layer, dict) and layer.get("class_name") == "InputLayer")
+    ]
+    tags = run.get("tags")
+    values: dict[str, Any] = {
+        "optimizer": _setting_name(optimizer),
+        "learning_rate": _float32(optimizer_config.get("learning_rate")),
+        "batch_size": fit.get("batch_size"),
+        "epochs": fit.get("epochs"),
+        "loss": _setting_name(compiled.get("loss")),
+        "validation_split": fit.get("validation_split"),
+        "seed": fit.get("seed"),
+        "dataset": dataset.get("name") or dataset.get("path") or dataset.get("source"),
+        "layers": len(body) if layers is not None else None,
+        "params": params(run) if params is not None else run.get("parameter_count"),
+        "status": run.get("status"),
+        "seconds": run.get("seconds"),
+        "started_at": run.get("started_at"),
+        "group": run.get("group"),
+        "tags": " ".join(str(tag) for tag in tags) if isinstance(tags, list) else None,
+    }
+    trial = run.get("params")
+    if isinstance(trial, dict):
+        values.update({f"search.{name}": value for name, value in trial.items()})
+    return values
+
+
+def tidy_rows(runs: list[dict], params: Any = None) -> tuple[list[str], list[list[Any]]]:
+    """The runs' values in long ("tidy") form: one row per run, epoch and metric (``epoch``
+    1-based; test metrics have no epoch and read ``test_<metric>``), then the run's
+    hyperparameters (``run_hyperparameters``) as further columns. Values are plain Python
+    (None where there is none). Returns ``(header, rows)``."""
+    settings = [run_hyperparameters(run, params) for run in runs]
+    extra: list[str] = []
+    for values in settings:
+        extra += [key for key in values if key not in extra]
+    rows: list[list[Any]] = []
+    for run, values in zip(runs, settings, strict=True):
+        tail = [_plain_value(values.get(key)) for key in extra]
+        name, run_id = run.get("name", run.get("id", "")), run.get("id", "")
+        for metric, series in (run.get("history") or {}).items():
+            for epoch, value in enumerate(series or []):
+                rows.append([name, run_id, epoch + 1, metric, _plain_value(value), *tail])
+        for metric, value in (run.get("test_metrics") or {}).items():
+            rows.append([name, run_id, None, f"test_{metric}", _plain_value(value), *tail])
+    return [*TIDY_COLUMNS, *extra], rows
+
+
+def tidy_csv(runs: list[dict], params: Any = None) -> str:
+    """``tidy_rows`` as CSV (floats written exactly, empty cells for None)."""
+    header, rows = tidy_rows(runs, params)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else repr(v) if isinstance(v, float) else v for v in row])
+    return out.getvalue()
+
+
+def tidy_json(runs: list[dict], params: Any = None) -> str:
+    """``tidy_rows`` as a JSON list of objects, one per row (``pandas.read_json`` reads it);
+    non-finite numbers are null."""
+    import json
+
+    header, rows = tidy_rows(runs, params)
+    records = [dict(zip(header, row, strict=True)) for row in rows]
+    return json.dumps(records, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _setting_name(value: Any) -> str | None:
+    """``adam`` / ``Adam`` / ``binary_crossentropy``: a setting given by name or as a
+    serialized Keras object."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return str(value.get("class_name") or (value.get("config") or {}).get("name") or "")
+    return str(value)
+
+
+def _float32(value: Any) -> float | None:
+    """A float32 setting as typed (0.001, not 0.0010000000474974513)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(f"{float(np.float32(value)):.7g}") if math.isfinite(value) else None
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (list, tuple, dict)):
+        import json
+
+        return json.dumps(value, default=str)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return number if math.isfinite(number) else None
 
 
 # --- the script -------------------------------------------------------------------------
