@@ -37,7 +37,7 @@ def evaluate_project_run(path: str, name: str | None, batch_size: int | None = N
     import_keras()
     from engine.evaluation import evaluate
     from engine.project import load_project
-    from engine.runs import find_run, run_dataset, run_model, status_text
+    from engine.runs import find_run, is_imported, run_dataset, run_model, status_text
 
     project = load_project(path)
     record = find_run(project, name)
@@ -47,9 +47,10 @@ def evaluate_project_run(path: str, name: str | None, batch_size: int | None = N
         ((record.get("snapshot") or {}).get("fit") or {}).get("batch_size") or 32
     )
     result = evaluate(model, dataset, size)
+    epochs = "" if is_imported(record) else f", {record.get('epochs_completed', 0)} epochs"
     header = (
-        f"{record.get('name')} ({status_text(record)}, {record.get('epochs_completed', 0)} "
-        f"epochs) on the test part of {_dataset_name(record)}"
+        f"{record.get('name')} ({status_text(record)}{epochs}) on the test part of "
+        f"{_dataset_name(record)}"
     )
     return "\n".join([header, *result.summary_lines()]) + "\n"
 
