@@ -233,6 +233,14 @@ class WindowLayout:
         edit_menu.addSeparator()
         edit_menu.addAction(w.find_layer_action)
 
+        from app.embedding_flow import EmbeddingFlow
+
+        w.embedding_flow = EmbeddingFlow(w)
+        model_menu = bar.addMenu("&Model")
+        model_menu.setObjectName("modelMenu")
+        model_menu.setToolTipsVisible(True)  # a disabled item's tooltip says why
+        model_menu.addAction(w.embedding_flow.action)
+
         w.templates_menu = bar.addMenu("&Templates")
         w.templates_menu.setToolTipsVisible(True)
         w.templates_menu.setObjectName("templatesMenu")
