@@ -63,8 +63,10 @@ class RunTable:
     columns: list[Column] = field(default_factory=list)
     rows: list[list[Cell]] = field(default_factory=list)  # one per run, in the runs' order
     run_ids: list[str] = field(default_factory=list)
+    # The main metric columns (best:val_loss, best:val_accuracy, test:accuracy …).
+    main: list[str] = field(default_factory=list)
 
-    def keys(self) -> list[str]:
+    def column_keys(self) -> list[str]:
         return [column.key for column in self.columns]
 
     def headers(self) -> list[str]:
@@ -72,19 +74,20 @@ class RunTable:
 
     def index(self, key: str) -> int:
         """The column of ``key`` (ValueError when the table has none)."""
-        return self.keys().index(key)
+        return self.column_keys().index(key)
 
     def cell(self, run_id: str, key: str) -> Cell:
         return self.rows[self.run_ids.index(run_id)][self.index(key)]
 
     def select(self, keys: Iterable[str]) -> RunTable:
         """The same table with only ``keys`` (in that order; keys it lacks are skipped)."""
-        mine = self.keys()
+        mine = self.column_keys()
         picked = [mine.index(key) for key in keys if key in mine]
         return RunTable(
             [self.columns[i] for i in picked],
             [[row[i] for i in picked] for row in self.rows],
             list(self.run_ids),
+            [key for key in self.main if key in keys],
         )
 
 
@@ -229,7 +232,8 @@ def run_columns(
         if k not in main_tests
     ]
     columns.append(Column("started", "Started"))
-    table = RunTable(columns=columns)
+    leading = columns[3 : [c.key for c in columns].index("changes")]
+    table = RunTable(columns=columns, main=[column.key for column in leading])
     for run in runs:
         run_changes = changes.get(run.get("id"), [])
         table.rows.append(

@@ -105,7 +105,7 @@ class RunTableModel(QAbstractTableModel):
 
     def column_of(self, key: str) -> int:
         """The column of key ``key`` (``changes``, ``best:val_loss`` …), or -1."""
-        keys = self._table.keys()
+        keys = self._table.column_keys()
         return keys.index(key) if key in keys else -1
 
     # -- Qt model interface ------------------------------------------------------------------

@@ -1,8 +1,14 @@
 """``layerlab runs PROJECT``: the project's recorded runs as a table, with what changed.
 
-One row per run: name, status, epochs, the best validation loss and main metric (with the
-epoch they came at), the duration, and the "changes" column — what the run does differently
-from the run before it (or from ``--base NAME``). An overfitting hint follows its row.
+The same columns as the window's runs table (``engine.run_columns``): per run its name,
+status, epochs, the best validation loss and main metric with the epoch they came at, the
+main metric's final and test values, the parameter count, the training time, and the
+"changes" column — what the run does differently from the run before it (or from ``--base
+NAME``). The table fits the terminal: the changes wrap, and on a narrow terminal the least
+needed columns (final, params, status, test) are left out. An overfitting hint follows its
+row. ``--csv OUT`` / ``--json OUT`` write every run in tidy form (one row per run, epoch and
+metric, with the run's hyperparameters; ``-`` writes to standard output instead of the
+table). ``--no-params`` skips the parameter count (it loads Keras: a few seconds).
 """
 
 from __future__ import annotations
@@ -10,8 +16,11 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+import textwrap
 
-from engine.textfmt import elapsed_text
+MIN_CHANGES_WIDTH = 24
+# Left out first when the terminal is too narrow for the changes column.
+_OPTIONAL = ("final", "params", "status", "test")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +29,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--base",
         metavar="NAME",
         help="compare every run with this run (name or id) instead of the run before it",
+    )
+    parser.add_argument(
+        "--csv", metavar="OUT", help="write every run's values in tidy form as CSV ('-': stdout)"
+    )
+    parser.add_argument(
+        "--json", metavar="OUT", help="write the same tidy table as JSON ('-': stdout)"
+    )
+    parser.add_argument(
+        "--no-params",
+        action="store_true",
+        help="leave out the parameter count (it loads Keras, which takes a few seconds)",
     )
 
 
@@ -30,14 +50,51 @@ def run(args: argparse.Namespace) -> int:
         from engine.project import load_project
 
         project = load_project(args.project)
-    sys.stdout.write(runs_table(project, base=args.base))
+    count = not args.no_params
+    to_stdout = "-" in (args.csv, args.json)
+    with silenced_stderr():  # counting parameters may load Keras
+        table = None if to_stdout else runs_table(project, base=args.base, count_params=count)
+        exports = _exports(project, args, count)
+    if table is not None:
+        sys.stdout.write(table)
+    for target, text, rows in exports:
+        if target == "-":
+            sys.stdout.write(text)
+        else:
+            from engine.files import atomic_write_text
+
+            atomic_write_text(target, text)
+            print(f"Wrote {rows} rows to {target}.")
     sys.stdout.flush()
     return 0
 
 
-def runs_table(project: dict, base: str | None = None, width: int | None = None) -> str:
-    """The runs table as text (what ``layerlab runs`` prints)."""
+def _exports(project: dict, args: argparse.Namespace, count: bool) -> list[tuple[str, str, int]]:
+    from engine import export
+    from engine.run_compare import parameter_count
+
+    runs = project.get("runs") or []
+    params = (lambda run: parameter_count(run, count=count)) if count else None
+    result = []
+    if args.csv or args.json:
+        _header, rows = export.tidy_rows(runs, params)
+        if args.csv:
+            result.append((args.csv, export.tidy_csv(runs, params), len(rows)))
+        if args.json:
+            result.append((args.json, export.tidy_json(runs, params), len(rows)))
+    return result
+
+
+def runs_table(
+    project: dict,
+    base: str | None = None,
+    width: int | None = None,
+    count_params: bool = True,
+) -> str:
+    """The runs table as text (what ``layerlab runs`` prints), ``width`` columns wide (the
+    terminal's by default)."""
     from engine import runs as records
+    from engine.run_compare import comparison_table
 
     runs = project.get("runs") or []
     if not runs:
@@ -46,54 +103,49 @@ def runs_table(project: dict, base: str | None = None, width: int | None = None)
             "'layerlab train' are recorded here.\n"
         )
     base_id = records.find_run(project, base)["id"] if base else None
-    changes = records.compared_changes(runs, base_id)
-    metric = _main_metric(runs)
-    headers = ["run", "status", "epochs", "best val_loss"]
-    if metric:
-        headers.append(f"best val_{metric}")
-    headers += ["time", "changes" if not base else f"changes vs {base}"]
-    rows = []
-    hints = []
-    for run in runs:
-        best = run.get("best") or {}
-        row = [
-            str(run.get("name", "")),
-            records.status_text(run),
-            str(run.get("epochs_completed", 0)),
-            _best(best.get("val_loss")),
-        ]
-        if metric:
-            row.append(_best(best.get(f"val_{metric}")))
-        row += [elapsed_text(run.get("seconds") or 0.0), "; ".join(changes[run["id"]]) or "—"]
-        rows.append(row)
-        hint = run.get("overfitting")
-        hints.append(hint.get("message") if isinstance(hint, dict) else None)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    metric = next((m for m in map(records.main_metric, reversed(runs)) if m), None)
+    table = comparison_table(runs, base_id, metric, count_params=count_params)
+    keys = ["name", "status", "epochs", *_main_columns(table.main), "params", "time", "changes"]
+    table = table.select(keys)
+    keys = table.column_keys()
+    headers = [column.header.lower().replace("name", "run", 1) for column in table.columns]
+    if base:
+        headers[-1] = f"changes vs {base}"
+    rows = [[cell.text for cell in row] for row in table.rows]
     total = width or shutil.get_terminal_size((120, 20)).columns
-    fixed = sum(widths[:-1]) + 2 * (len(widths) - 1)
-    widths[-1] = max(len(headers[-1]), min(widths[-1], max(20, total - fixed)))
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    for group in _OPTIONAL:
+        if _fixed(widths) + MIN_CHANGES_WIDTH <= total:
+            break
+        drop = [i for i, key in enumerate(keys) if key.partition(":")[0] == group]
+        keys, headers, widths = (_without(items, drop) for items in (keys, headers, widths))
+        rows = [_without(row, drop) for row in rows]
+    widths[-1] = max(
+        len(headers[-1]), min(widths[-1], max(MIN_CHANGES_WIDTH, total - _fixed(widths)))
+    )
     lines = [_line(headers, widths), _line(["-" * w for w in widths], widths)]
-    for row, hint in zip(rows, hints, strict=True):
+    for run, row in zip(runs, rows, strict=True):
         lines += _wrapped(row, widths)
-        if hint:
-            lines.append(" " * 2 + "⚠ " + hint)
+        hint = run.get("overfitting")
+        if isinstance(hint, dict) and hint.get("message"):
+            lines.append(" " * 2 + "⚠ " + hint["message"])
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
-def _main_metric(runs: list[dict]) -> str | None:
-    from engine.runs import main_metric
-
-    for run in reversed(runs):
-        metric = main_metric(run)
-        if metric:
-            return metric
-    return None
+def _main_columns(main: list[str]) -> list[str]:
+    """The best values, then the main metric's final value, then its test value."""
+    bests = [key for key in main if key.startswith("best:")]
+    finals = [f"final:{key[5:]}" for key in bests[-1:] if key != "best:metric"]
+    return [*bests, *finals, *(key for key in main if not key.startswith("best:"))]
 
 
-def _best(entry) -> str:
-    if not isinstance(entry, dict) or entry.get("value") is None:
-        return "—"
-    return f"{entry['value']:.4g} (ep {entry['epoch'] + 1})"
+def _fixed(widths: list[int]) -> int:
+    """Width of every column but the last (changes), with the gaps."""
+    return sum(widths[:-1]) + 2 * (len(widths) - 1)
+
+
+def _without(items: list, drop: list[int]) -> list:
+    return [item for i, item in enumerate(items) if i not in drop]
 
 
 def _line(cells: list[str], widths: list[int]) -> str:
@@ -102,10 +154,8 @@ def _line(cells: list[str], widths: list[int]) -> str:
 
 def _wrapped(row: list[str], widths: list[int]) -> list[str]:
     """The row, with a long last cell (the changes) continued on the following lines."""
-    import textwrap
-
     pieces = textwrap.wrap(row[-1], widths[-1]) or [""]
     lines = [_line([*row[:-1], pieces[0]], widths)]
-    indent = sum(widths[:-1]) + 2 * (len(widths) - 1)
+    indent = _fixed(widths)
     lines += [" " * indent + piece for piece in pieces[1:]]
     return lines

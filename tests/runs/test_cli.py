@@ -53,9 +53,13 @@ def test_runs_and_evaluate_print_without_importing_qt(recorded_project, tmp_path
     assert "QT MODULES: []" in out
     table, report = out.split("Run 1 (completed", 1)
     lines = table.splitlines()
-    header = "run status epochs best val_loss best val_accuracy time changes"
+    header = (
+        "run status epochs best val_loss best val_accuracy final val_accuracy test accuracy "
+        "params time changes"
+    )
     assert lines[0].split() == header.split()
     assert lines[2].startswith("Run 1  completed  2 ") and lines[2].rstrip().endswith("—")
+    assert " 4,810 " in lines[2]  # the demo MLP's parameter count
     assert lines[3].startswith("Run 2") and lines[3].rstrip().endswith("fit.batch_size 32 → 64")
     recorded = load_project(recorded_project)["runs"][0]["test_metrics"]
     assert f"  accuracy: {recorded['accuracy']:.6g}" in report
@@ -71,3 +75,24 @@ def test_runs_table_in_process_and_errors(recorded_project, capsys):
     assert "No runs recorded yet" in empty
     with pytest.raises(LayerLabError, match="no run named 'missing'"):
         evaluate_command.run(parse(evaluate_command, [str(recorded_project), "--run", "missing"]))
+
+
+def test_runs_tidy_exports_and_a_narrow_terminal(recorded_project, tmp_path, capsys):
+    import json
+
+    out_csv, out_json = tmp_path / "runs.csv", tmp_path / "runs.json"
+    argv = [str(recorded_project), "--csv", str(out_csv), "--json", str(out_json), "--no-params"]
+    assert runs_command.run(parse(runs_command, argv)) == 0
+    printed = capsys.readouterr().out
+    assert "Wrote" in printed and str(out_csv) in printed and "best val_loss" in printed
+    header = out_csv.read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert header[:5] == ["run", "run_id", "epoch", "metric", "value"]
+    assert {"optimizer", "learning_rate", "batch_size", "epochs", "loss", "params"} <= set(header)
+    records = json.loads(out_json.read_text(encoding="utf-8"))
+    assert {row["batch_size"] for row in records} == {32, 64}
+    assert len(records) == len(out_csv.read_text(encoding="utf-8").splitlines()) - 1
+    assert runs_command.run(parse(runs_command, [str(recorded_project), "--csv", "-"])) == 0
+    assert capsys.readouterr().out.startswith("run,run_id,epoch,metric,value")
+    narrow = runs_command.runs_table(load_project(recorded_project), width=80, count_params=False)
+    assert max(len(line) for line in narrow.splitlines()) <= 80
+    assert "fit.batch_size 32 → 64" in narrow.replace("\n", " ")

@@ -59,7 +59,7 @@ SECOND = record(
 
 def test_columns_best_with_epoch_final_test_and_sort_keys():
     table = run_columns([FIRST, SECOND], {"b": ["fit.batch_size 32 → 64"]})
-    assert table.keys()[:9] == [
+    assert table.column_keys()[:9] == [
         "name",
         "status",
         "epochs",
@@ -70,7 +70,7 @@ def test_columns_best_with_epoch_final_test_and_sort_keys():
         "hint",
         "params",
     ]
-    keys = set(table.keys())
+    keys = set(table.column_keys())
     assert {"best:loss", "best:accuracy", "final:val_loss", "final:accuracy", "test:loss"} <= keys
     assert "best:learning_rate" not in keys
     # min for losses, max for accuracies, with the (1-based) epoch it came at
