@@ -8,6 +8,7 @@ Who owns what:
 - ``DatasetFlow``: dataset panel edits, previews, "Suggest output layer…".
 - ``TrainingFlow``: Train/Pause/Stop, live events, recording runs, the Runs panel, export.
 - ``SummaryTab``: Keras's summary of the current model.
+- ``GraphTab``: the current model's layer graph (a functional model is shown there).
 
 The window itself only builds the widgets, routes document notifications to views
 (``_on_document_changed``, ``_on_document_reset`` — the one place every view is reset when
@@ -22,15 +23,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from app.dataset_flow import DatasetFlow
 from app.document import ProjectDocument, format_shape
 from app.file_controller import OPENABLE_SUFFIXES, FileController, default_recovery_dir
+from app.graph_tab import GraphTab
 from app.loader import KerasLoader, LoadedCatalog
 from app.settings import AppSettings
+from app.stack_rows import FUNCTIONAL_NOTICE
 from app.summary_tab import SummaryTab
 from app.training_flow import TrainingFlow
 from app.window_layout import ICON_DIR, WindowLayout, category_icon
@@ -78,6 +81,7 @@ class MainWindow(QMainWindow):
         self.layout_builder.build_actions()
         self.training = TrainingFlow(self)
         self.summary = SummaryTab(self)
+        self.graph = GraphTab(self)  # the Graph tab follows the document itself
         self.layout_builder.build_menus()
         self._connect()
         self.layout_builder.fit_to_screen(1280, 800)
@@ -112,6 +116,13 @@ class MainWindow(QMainWindow):
         self.stack_view.currentLayerChanged.connect(self._show_properties)
         self.property_editor.paramEdited.connect(self._on_param_edited)
         self.property_editor.inputShapeEdited.connect(self._on_input_shape_edited)
+        # Queued: the edit may come from inside the compare table's own signals.
+        self.compare.projectEdited.connect(
+            lambda project: document.replace_runs(project.get("runs", [])),
+            Qt.ConnectionType.QueuedConnection,
+        )
+        self.compare.statusMessage.connect(self.show_problem)
+        self.compare.maximiseToggled.connect(self._set_compare_maximised)
 
     # ------------------------------------------------------------------ start-up
     def start(self, path: str | Path | None = None) -> None:
@@ -190,6 +201,7 @@ class MainWindow(QMainWindow):
         self.dataset_panel.clear_preview()
         self.training_panel.set_class_names([])
         self.runs_panel.reset()
+        self.compare.reset()
         self.summary.model_changed()
         self.device_label.setText(f"Device: {self.catalog.device}" if self.catalog else "Device: …")
 
@@ -202,6 +214,7 @@ class MainWindow(QMainWindow):
             self.dataset_panel.set_block(copy.deepcopy(project["dataset"]))
         if "runs" in sections:
             self.runs_panel.set_project(project, self.document.path)
+            self.compare.set_project(project)
         if {"compile", "fit", "weights"} & set(sections):
             weights = project.get("weights")
             self.training_panel.set_initial_weights(Path(weights).name if weights else None)
@@ -213,6 +226,19 @@ class MainWindow(QMainWindow):
                 compile_block.get("loss"), list(compile_block.get("metrics") or [])
             )
             self.runs_panel.set_project(project, self.document.path)
+
+    def _set_compare_maximised(self, maximised: bool) -> None:
+        """The Compare workspace takes the whole window (the docks hide), or gives it back
+        (the docks that were open come back)."""
+        if maximised:
+            self.tabs.setCurrentWidget(self.compare)
+            self._docks_before_compare = [d for d in self.docks.values() if d.isVisible()]
+            for dock in self._docks_before_compare:
+                dock.hide()
+        else:
+            for dock in getattr(self, "_docks_before_compare", []):
+                dock.show()
+            self._docks_before_compare = []
 
     def _refresh_stack(self) -> None:
         current = self.stack_view.current_layer()
@@ -236,6 +262,9 @@ class MainWindow(QMainWindow):
         document = self.document
         if not document.ready:
             self.property_editor.show_message("Layer parameters appear once TensorFlow is loaded.")
+            return
+        if document.is_functional:
+            self.property_editor.show_message(FUNCTIONAL_NOTICE)
             return
         if index < 0 and self.stack_view.list.currentIndex().row() == 0:
             shape = document.input_shape()
@@ -387,6 +416,7 @@ class MainWindow(QMainWindow):
         self.runs_panel.shutdown()
         self.dataset_flow.shutdown()
         self.summary.shutdown()
+        self.graph.shutdown()
         self.files.shutdown()
         self.loader.wait()
         self.layout_builder.save()

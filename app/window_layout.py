@@ -51,6 +51,7 @@ class WindowLayout:
         install_wheel_guard(QApplication.instance())  # the wheel scrolls forms, not values
         self._build_builder()
         self._build_summary()
+        self._build_compare()
         self._build_docks()
         self._build_status_bar()
 
@@ -104,6 +105,13 @@ class WindowLayout:
         w.summary_text = w.summary_page.summary_text
         w.config_text = w.summary_page.config_text
         w.tabs.addTab(w.summary_page, "Summary")
+
+    def _build_compare(self) -> None:
+        from app.compare_workspace import CompareWorkspace
+
+        w = self.window
+        w.compare = CompareWorkspace(w)
+        w.tabs.addTab(w.compare, "Compare")
 
     def _add_dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
         w = self.window
@@ -255,6 +263,10 @@ class WindowLayout:
         view_menu.addSeparator()
         view_menu.addAction("Show &Builder", lambda: w.tabs.setCurrentIndex(0), "Ctrl+1")
         view_menu.addAction("Show &Summary", lambda: w.tabs.setCurrentIndex(1), "Ctrl+2")
+        view_menu.addAction("Show &Graph", lambda: w.tabs.setCurrentWidget(w.graph_page), "Ctrl+3")
+        view_menu.addAction(
+            "Show &Compare", lambda: w.tabs.setCurrentWidget(w.compare), "Ctrl+4"
+        ).setObjectName("showCompareAction")
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction("&About LayerLab", self._about)
