@@ -23,6 +23,12 @@ the counts that will train. Every edit goes through ``edit`` as a ``ProjectEdit`
 commands call back ``apply_sections``. Model edits use ``engine.spec`` (imported lazily: it
 needs Keras, which loads in the background); until ``set_catalog`` is called, layer edits are
 refused and rows show class names only.
+
+A functional model (``is_functional``: the project's model is ``keras.Model.get_config()``
+of a model with branches) is read-only: it has no stack (``layer_count()`` is 0), every edit
+is refused with ``engine.spec``'s plain message (nothing is pushed on the undo stack), and
+a dataset never rewrites its input layer; a dataset whose samples do not fit its input is
+the analysis error (``stack_error``).
 """
 
 from __future__ import annotations
@@ -84,6 +90,12 @@ class ProjectDocument(QObject):
     @property
     def ready(self) -> bool:
         return self._spec is not None
+
+    @property
+    def is_functional(self) -> bool:
+        """The model is a functional config (read-only; drawn in the Graph tab)."""
+        model = self.project.get("model")
+        return isinstance(model, dict) and "input_layers" in model
 
     def set_project(self, project: dict, path: Path | None) -> None:
         """Open ``project`` (already validated); the undo history starts afresh."""
@@ -237,6 +249,13 @@ class ProjectDocument(QObject):
         """Fix the model's input shape. Refused when the dataset's signature is known and
         differs: training feeds the dataset's samples, so the model's input follows them."""
         known = self.input_signature
+        if self.is_functional:
+            return self._model_edit(
+                text,
+                lambda model: self._spec.set_input_shape(model, shape),
+                select_before=-1,
+                select_after=-1,
+            )  # refused by engine.spec with its plain message
         if shape is not None and known is not None and tuple(shape) != known:
             self.problem.emit(
                 f"The dataset gives samples of shape {format_shape(known)}, so the model's input "
@@ -291,7 +310,11 @@ class ProjectDocument(QObject):
         after: dict[str, Any] = {"dataset": copy.deepcopy(block)}
         shape = self._probe(block)
         model = self.project.get("model")
-        if self.ready and self.spec_input_shape() not in (None, shape):
+        if (
+            self.ready
+            and not self.is_functional  # its input is never rewritten (analysis says a misfit)
+            and self.spec_input_shape() not in (None, shape)
+        ):
             # The model's own input belonged to the old dataset: it takes the new one's
             # shape, or is dropped while the new shape cannot be known before loading.
             with contextlib.suppress(LayerLabError):
@@ -336,6 +359,11 @@ class ProjectDocument(QObject):
 
     def totals(self) -> tuple[int | None, int | None]:
         analysis = self.analysis
+        if analysis is not None and getattr(analysis, "functional", False):
+            # Counted even when the dataset does not fit its input: the model itself builds.
+            if analysis.ok or analysis.total_params:
+                return analysis.total_params, analysis.trainable_params
+            return None, None
         if analysis is None or not analysis.ok:
             return None, None
         return analysis.total_params, analysis.trainable_params
@@ -349,7 +377,10 @@ class ProjectDocument(QObject):
 
     def input_shape(self) -> tuple | None:
         """The shape the model trains with: the dataset's signature when it is known (as in
-        ``engine.training``), else the model's own InputLayer."""
+        ``engine.training``), else the model's own InputLayer. A functional model's input is
+        never rewritten: its own shape (a dataset that does not fit it is ``stack_error``)."""
+        if self.is_functional:
+            return self.spec_input_shape()
         if self.input_signature is not None:
             return self.input_signature
         return self.spec_input_shape()
@@ -365,6 +396,8 @@ class ProjectDocument(QObject):
         return self._body()
 
     def _body(self) -> list[dict]:
+        if self.is_functional:
+            return []  # no stack: the layers are a graph
         layers = self.project.get("model", {}).get("layers", [])
         if layers and layers[0].get("class_name") == "InputLayer":
             return layers[1:]
@@ -380,7 +413,7 @@ class ProjectDocument(QObject):
             return
         started = time.perf_counter()
         shape = self.input_signature  # None: the model's own InputLayer, as in training
-        if shape is None and self.spec_input_shape() is None:
+        if shape is None and self.spec_input_shape() is None and not self.is_functional:
             # Not an error: the dataset gives the shape when it loads (training does that),
             # so until then there are no shapes or counts to show.
             self.analysis = None

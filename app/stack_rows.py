@@ -3,7 +3,8 @@
 ``stack_rows(document)`` gives the input row (the shape the model trains with: the
 dataset's signature when known, else the model's own InputLayer) and one ``StackRow`` per
 body layer with its output shape, parameter count or error. Nothing here is stored: the
-window calls it after each document change.
+window calls it after each document change. A functional model has no stack: one
+read-only row says so (``FUNCTIONAL_NOTICE``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,11 @@ from typing import Any
 
 from engine.errors import LayerLabError
 from widgets.stack_model import INPUT_KEY, StackRow
+
+FUNCTIONAL_NOTICE = (
+    "This is a functional model with branches: it is shown in the Graph tab; editing branches "
+    "is not available yet. You can evaluate, predict and export it."
+)
 
 
 def format_shape(shape: Any) -> str:
@@ -25,6 +31,8 @@ def format_shape(shape: Any) -> str:
 
 def stack_rows(document: Any) -> list[StackRow]:
     """The input row and one row per body layer, from the latest analysis."""
+    if getattr(document, "is_functional", False):
+        return [functional_row(document)]
     body = document.body()
     analysis = document.analysis
     by_index = {}
@@ -68,6 +76,32 @@ def stack_rows(document: Any) -> list[StackRow]:
             )
         )
     return rows
+
+
+def functional_row(document: Any) -> StackRow:
+    """The one row of a functional model: what it is and where it is shown. It is the input
+    row (index 0), so no stack action (move, remove, duplicate) applies to it."""
+    model = document.project.get("model", {})
+    layers = [e for e in model.get("layers", []) if isinstance(e, dict)]
+    count = sum(1 for e in layers if e.get("class_name") != "InputLayer")
+    name = model.get("name") or "functional"
+    analysis = document.analysis
+    params = None
+    if analysis is not None and getattr(analysis, "functional", False) and analysis.total_params:
+        params = analysis.total_params
+    shapes = getattr(analysis, "output_shapes", None) or []
+    return StackRow(
+        key=INPUT_KEY,
+        class_name="Functional",
+        title=f"Functional model '{name}' · {count} layers · read-only: see the Graph tab",
+        category="Input",
+        output_shape=format_shape(list(shapes))
+        if len(shapes) > 1
+        else format_shape(shapes[0] if shapes else None),
+        params=params,
+        tooltip=FUNCTIONAL_NOTICE,
+        is_input=True,
+    )
 
 
 def _raw_input_shape(document: Any) -> tuple | None:

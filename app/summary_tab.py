@@ -45,13 +45,20 @@ class SummaryTab(QObject):
         model = copy.deepcopy(self.document.project["model"])
         text = self.page.summary_text
         self.page.config_text.setPlainText(
-            json.dumps({"class_name": "Sequential", "config": model}, indent=2)
+            json.dumps(
+                {
+                    "class_name": "Functional" if "input_layers" in model else "Sequential",
+                    "config": model,
+                },
+                indent=2,
+            )
         )
         if not self.document.ready:
             text.setPlainText("The summary appears once TensorFlow is loaded.")
             return
         error = self.document.stack_error()
-        if error:
+        if error and not (self.document.is_functional and self.document.totals()[0]):
+            # (a functional model that builds is summarised even when the dataset misfits)
             text.setPlainText(f"The model does not build:\n{error}")
             return
         shape = self.document.input_shape()
