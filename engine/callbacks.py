@@ -110,7 +110,11 @@ def current_learning_rate(model) -> float | None:
         return None
     try:
         # float() of a tensor, not np.array() of the Variable (which warns under numpy 2)
-        rate = float(keras.ops.convert_to_tensor(optimizer.learning_rate))
+        rate = optimizer.learning_rate
+        try:
+            rate = float(keras.ops.convert_to_tensor(rate))
+        except TypeError:  # a tf.distribute MirroredVariable (several devices or workers)
+            rate = float(keras.ops.copy(rate))
     except (TypeError, ValueError, AttributeError):
         return None
     return float(f"{rate:.7g}")  # 0.001 rather than float32's 0.0010000000474974513

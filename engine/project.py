@@ -8,7 +8,8 @@ A project is a JSON object (extension ``.llproj``)::
      "compile": {"optimizer": <keras.optimizers.serialize dict or a name>,
                  "loss": <full Keras loss name>, "metrics": [...]},
      "fit":     {"epochs", "batch_size", "validation_split", "shuffle", "seed",
-                 "class_weight", "callbacks": [{"class_name", "config"}]},
+                 "class_weight", "callbacks": [{"class_name", "config"}],
+                 "devices": "cpu" | "gpu:N" | "all" | null},   # engine.distribution
      "runs":    [...],
      "weights": "<stem>.weights.h5"}                 # optional: initial weights
 
@@ -695,6 +696,10 @@ def _validate_fit(fit: Any) -> dict:
         )
     fit["class_weight"] = _validate_class_weight(fit["class_weight"])
     fit["callbacks"] = _validate_callbacks(fit["callbacks"])
+    if "devices" in fit:  # where to train (engine.distribution); absent or null: the default
+        from engine.distribution import check_devices
+
+        fit["devices"] = check_devices(fit["devices"])
     return fit
 
 

@@ -97,6 +97,7 @@ class RunResult:
     dataset: Any = None
     snapshot: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    is_chief: bool = True  # False on a multi-worker run's other workers: they write nothing
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ def run(
     epochs: int | None = None,
     evaluate_test: bool = True,
     project_path: str | Path | None = None,
+    devices: Any = None,
 ) -> RunResult:
     """Train ``project`` and return what happened (see the module docstring).
 
@@ -162,10 +164,15 @@ def run(
     When the project has initial weights and ``fit.start_from`` is "weights", they are
     loaded by layer name right after the model is built (``engine.project_weights``), and
     one LogLine says which layers were loaded and which kept fresh.
+
+    ``devices`` overrides the project's ``fit["devices"]`` (``engine.distribution``): the
+    model is built, compiled and trained in that strategy's scope. A multi-worker run's
+    workers all call ``run``; only the chief (``result.is_chief``) should write anything.
     """
     with custom_gradients_released():
         runner = _Run(project, sink, control or TrainControl(), dataset, workdir, epochs)
         runner.project_path = Path(project_path) if project_path is not None else None
+        runner.devices_override = devices
         return runner.execute(evaluate_test)
 
 
@@ -222,6 +229,9 @@ class _Run:
         self.steps_per_epoch: int | None = None
         self.device = ""
         self.project_path: Path | None = None  # the project file, for relative paths
+        self.devices_override = None  # engine.distribution: where to train (else fit.devices)
+        self.distribution = None
+        self._scopes = contextlib.ExitStack()  # the strategy's scope, from build to the end
 
     def sink(self, event) -> None:
         try:
@@ -258,6 +268,7 @@ class _Run:
             self.settings = fit_settings(self.project.get("fit"), self.epochs_override)
             if self.epochs_override is not None and isinstance(snapshot.get("fit"), dict):
                 snapshot["fit"]["epochs"] = self.settings.epochs  # what it really ran
+            self._choose_devices(result)
             for note in device_notes:
                 self.sink(LogLine(note, level="warning"))
             if self.control.stop_requested:
@@ -307,10 +318,12 @@ class _Run:
             result.message = str(error)
         except Exception as error:
             result.status = "failed"
-            result.message = explain_failure(error, self.settings)
+            lost = self.distribution.failure_message(error) if self.distribution else None
+            result.message = lost or explain_failure(error, self.settings)
         finally:
             if fit_running:
                 self._end_interrupted_fit(result)
+            self._scopes.close()
         if self.reporter is not None:
             result.history = self.reporter.history
             result.batch_losses = self.reporter.batch_losses
@@ -363,6 +376,7 @@ class _Run:
                 self.sink(LogLine("Mixed precision needs a GPU; training in float32.", "warning"))
             else:
                 spec = mixed_precision_spec(spec)
+        self._scopes.enter_context(self.distribution.scope())  # build, compile, fit in it
         self.model = build_model(spec, input_shape=self.dataset.input_shape)
         self._load_initial_weights()
         from engine.embeddings import apply_embeddings  # word vectors win over the weights
@@ -371,6 +385,7 @@ class _Run:
         for line in apply_embeddings(self.model, self.project, self.dataset, folder):
             self.sink(LogLine(line))
         compile_model(self.model, compile_block, loss_scale=spec is not self.project.get("model"))
+        self.distribution.prepare_model(self.model)
         from engine.datasets.labels import check_labels_fit_output
 
         check_labels_fit_output(
@@ -405,6 +420,19 @@ class _Run:
         report = weights_for_run(self.model, self.project, self.project_path, self.workdir)
         if report is not None:
             self.sink(LogLine(report.message(), level="info" if report.complete else "warning"))
+
+    def _choose_devices(self, result: RunResult) -> None:
+        """The run's ``engine.distribution.Distribution`` (a plain message, not a TensorFlow
+        error, when the machine lacks the device); the record names the devices."""
+        from engine.distribution import strategy_for
+
+        fit = self.project.get("fit") if isinstance(self.project.get("fit"), dict) else {}
+        setting = self.devices_override if self.devices_override is not None else fit.get("devices")
+        self.distribution = strategy_for(setting)
+        self.distribution.check_batch(self.settings.batch_size)
+        result.is_chief = self.distribution.is_chief
+        if self.distribution.description:
+            self.device = result.device = self.distribution.description
 
     def _set_seed(self, seed: int | None) -> None:
         if seed is not None:

@@ -1,4 +1,5 @@
-"""``python main.py train PROJECT [--epochs N] [--out DIR] [--name NAME] [--no-record]``.
+"""``python main.py train PROJECT [--epochs N] [--out DIR] [--name NAME] [--no-record]
+[--workers HOST:PORT,... --worker-index I | --local-workers N]``.
 
 Trains headless and writes the results.
 
@@ -24,6 +25,16 @@ before anything is trained or recorded -- or a results folder or project that ca
 written (full disk, read-only; a run is then recorded whole or not at all), 130 stopped with
 Ctrl-C. TensorFlow's C++ log lines are kept off stderr (``LAYERLAB_DEBUG=1`` shows them).
 Imports no Qt.
+
+Several workers (``engine.distribution``, MultiWorkerMirroredStrategy): ``--workers`` lists
+every worker's host:port (the same list, in the same order, on every machine) and
+``--worker-index`` says which one this process is; without them an existing ``TF_CONFIG`` is
+used. Worker 0, the chief, writes the results and records the run; the others write nothing
+into the project (their callbacks write into a temporary folder) and exit 0 or 1.
+``--local-workers N`` starts N workers on this machine over 127.0.0.1 (free ports) and waits
+for them (``engine.cli.workers``); its exit status is the chief's. When a worker dies the
+others fail within a bounded time (a message names the worker); the chief records the run
+as failed, and no model is written.
 """
 
 from __future__ import annotations
@@ -68,9 +79,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "'runs' and 'evaluate' see it (default); --no-record leaves the project untouched",
     )
     parser.add_argument("--name", metavar="NAME", help="name of the recorded run (default: Run N)")
+    parser.add_argument(
+        "--workers",
+        metavar="HOST:PORT,...",
+        help="train one run on several workers (MultiWorkerMirroredStrategy): every worker's "
+        "address, the same list on each; worker 0 (the chief) writes the results",
+    )
+    parser.add_argument(
+        "--worker-index",
+        type=int,
+        metavar="I",
+        help="this worker's position in --workers (0 is the chief)",
+    )
+    parser.add_argument(
+        "--local-workers",
+        type=int,
+        metavar="N",
+        help="start N workers on this machine over 127.0.0.1 and wait for them",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.cli.workers import check_worker_arguments, launch_local
+
+    check_worker_arguments(args)
+    if getattr(args, "local_workers", None) is not None:
+        return launch_local(args)  # starts the workers; imports no TensorFlow itself
     # TensorFlow logs CUDA probing and tf.data notices from C++ at "error" level, and absl,
     # oneDNN and cudart lines whatever the level when it first sets up its devices; a headless
     # run reports its own problems, so keep the terminal to the run's lines (LAYERLAB_DEBUG=1
@@ -86,13 +120,33 @@ def _train(args: argparse.Namespace) -> int:
     from engine.quiet import import_keras
 
     import_keras()
+    from engine.cli.workers import worker_setting
+    from engine.distribution import strategy_for
     from engine.project import load_project
 
+    setting = worker_setting(args)  # --workers/--worker-index or TF_CONFIG; None: one process
     path = Path(args.project)
-    project = load_project(path)
     if args.epochs is not None and args.epochs < 1:
         raise LayerLabError(f"--epochs must be at least 1, got {args.epochs}.")
     out = Path(args.out) if args.out else path.resolve().parent / "out" / path.stem
+    plan = None
+    if setting is not None:
+        plan = strategy_for(setting)
+        if plan.is_chief:
+            if not path.is_file():
+                raise LayerLabError(f"The project {path} does not exist.")
+            if out.exists() and not out.is_dir():
+                raise LayerLabError(f"--out {out} is a file, not a folder.")
+            check_recording(args, path)
+        # Join the other workers before TensorFlow runs anything else in this process
+        # (reading the project builds its model): TensorFlow's collectives require it.
+        plan.join()
+    project = load_project(path)
+    if plan is None:
+        fit = project.get("fit") if isinstance(project.get("fit"), dict) else {}
+        plan = strategy_for(fit.get("devices"))
+    if not plan.is_chief:
+        return _train_other_worker(args, project, path, setting, plan)
     if out.exists() and not out.is_dir():
         raise LayerLabError(f"--out {out} is a file, not a folder.")
     name = check_recording(args, path)
@@ -102,7 +156,7 @@ def _train(args: argparse.Namespace) -> int:
 
     dataset = load_data(project, args.epochs)
     check_output_folder(out)
-    printer = Printer(sys.stdout, sys.stderr, tty=_isatty(sys.stdout))
+    printer = Printer(sys.stdout, sys.stderr, tty=_isatty(sys.stdout), replicas=plan.replicas)
     control = training.TrainControl()
     with stop_on_interrupt(control, printer):
         result = training.run(
@@ -113,6 +167,7 @@ def _train(args: argparse.Namespace) -> int:
             workdir=path.resolve().parent,
             epochs=args.epochs,
             project_path=path.resolve(),
+            devices=setting,
         )
     problems = []  # disk errors: each said plainly, then exit status 2
     try:
@@ -139,6 +194,35 @@ def _train(args: argparse.Namespace) -> int:
     if result.status == "stopped":
         return 130
     return 0
+
+
+def _train_other_worker(args, project: dict, path: Path, setting: dict, plan) -> int:
+    """A multi-worker run's worker other than the chief: trains its share in step with the
+    others and writes nothing into the project (callbacks write into a temporary folder)."""
+    from engine import training
+
+    dataset = load_data(project, args.epochs)
+    printer = Printer(sys.stdout, sys.stderr, tty=_isatty(sys.stdout), replicas=plan.replicas)
+    control = training.TrainControl()
+    with (
+        tempfile.TemporaryDirectory(prefix="layerlab-worker-") as scratch,
+        stop_on_interrupt(control, printer),
+    ):
+        result = training.run(
+            project,
+            sink=printer,
+            control=control,
+            dataset=dataset,
+            workdir=Path(scratch),
+            epochs=args.epochs,
+            project_path=path.resolve(),
+            devices=setting,
+        )
+    printer.finish(result, [])
+    printer.note(f"Worker {plan.index} done; the chief (worker 0) writes the results.")
+    if result.status == "failed":
+        return 1
+    return 130 if result.status == "stopped" else 0
 
 
 def load_data(project: dict, epochs: int | None):
@@ -303,10 +387,11 @@ class stop_on_interrupt:
 class Printer:
     """The sink for the terminal: epoch lines on stdout, a bar on a tty, problems on stderr."""
 
-    def __init__(self, out, err, tty: bool):
+    def __init__(self, out, err, tty: bool, replicas: int = 1):
         self.out = out
         self.err = err
         self.tty = tty
+        self.replicas = replicas  # several: the line gives the per-replica batch too
         self.epochs = 0
         self.steps: int | None = None
         self._bar_shown = False
@@ -315,10 +400,11 @@ class Printer:
         if isinstance(event, TrainBegin):
             self.epochs, self.steps = event.epochs, event.steps_per_epoch
             samples = f"{event.samples:,} samples" if event.samples else "samples"
-            self._line(
-                f"Training {samples}, {event.epochs} epochs, batch size {event.batch_size} "
-                f"on {event.device}"
-            )
+            from engine.distribution import per_replica_text
+
+            share = per_replica_text(event.batch_size, self.replicas)
+            batch = f"batch size {event.batch_size}" + (f" ({share})" if share else "")
+            self._line(f"Training {samples}, {event.epochs} epochs, {batch} on {event.device}")
         elif isinstance(event, BatchesEnd):
             if self.tty:
                 self._bar(event)
