@@ -727,6 +727,8 @@ def _label_lines(loss_name: str | None, data: _Data) -> list[str]:
 
 
 def _model_lines(spec: dict, data: _Data, keras) -> list[str]:
+    if "input_layers" in spec:  # a functional model (branches): Keras rebuilds it from its config
+        return ["model = keras.Model.from_config(", f"    {_py(spec)}", ")"]
     layers = list(spec.get("layers") or [])
     entries = []
     if layers and layers[0].get("class_name") == "InputLayer":

@@ -173,3 +173,29 @@ def test_a_functional_model_trains_with_a_matching_dataset():
     y = np.arange(32) % 3
     history = model.fit(x, y, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_engine_training_trains_a_functional_project(tmp_path):
+    from engine import training
+    from tests.training.support import make_dataset, make_project
+
+    project = make_project(epochs=1)
+    project["model"] = config_of(branched())
+    result = training.run(project, dataset=make_dataset(), workdir=tmp_path)
+    assert result.status == "completed", result.message
+    assert result.model.count_params() == branched().count_params()
+    assert len(result.history["loss"]) == 1
+
+
+def test_export_script_rebuilds_a_functional_model():
+    from engine.export import export_script
+
+    project = new_project()
+    project["model"] = config_of(branched())
+    script = export_script(project)
+    assert "keras.Sequential(" not in script
+    start = script.index("model = keras.Model.from_config(")
+    end = script.index("\n)", start) + 2
+    namespace = {"keras": keras}
+    exec(script[start:end], namespace)  # noqa: S102 (our own generated code)
+    assert namespace["model"].count_params() == branched().count_params()
