@@ -197,5 +197,5 @@ def test_export_script_rebuilds_a_functional_model():
     start = script.index("model = keras.Model.from_config(")
     end = script.index("\n)", start) + 2
     namespace = {"keras": keras}
-    exec(script[start:end], namespace)  # noqa: S102 (our own generated code)
+    exec(script[start:end], namespace)
     assert namespace["model"].count_params() == branched().count_params()
