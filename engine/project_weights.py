@@ -114,7 +114,14 @@ def check_weights_setting(value: Any) -> str | None:
         return f"The initial weights (weights) must name a {WEIGHTS_SUFFIX} file, got {value!r}."
     path = Path(value)
     if path.is_absolute():
-        return None  # an unsaved project's weights in the private temporary folder
+        # Only an unsaved project's weights, in LayerLab's private temporary folder.
+        temporary = Path(tempfile.gettempdir()).resolve()
+        if path.resolve().is_relative_to(temporary) and ".." not in path.parts:
+            return None
+        return (
+            f"The initial weights (weights) must be a file inside the project's folder, "
+            f"got {value!r}."
+        )
     if ".." in path.parts or value.startswith(("/", "\\")):
         return (
             f"The initial weights (weights) must be a file inside the project's folder, "

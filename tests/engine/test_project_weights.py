@@ -159,6 +159,7 @@ def test_start_from_fresh_ignores_the_weights(tmp_path, trained):
     ("value", "words"),
     [
         ("../elsewhere.weights.h5", "inside the project's folder"),
+        ("/etc/elsewhere.weights.h5", "inside the project's folder"),
         ("model.h5", ".weights.h5"),
         (7, ".weights.h5 file"),
         ("", ".weights.h5 file"),
