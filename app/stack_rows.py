@@ -84,20 +84,15 @@ def functional_row(document: Any) -> StackRow:
     model = document.project.get("model", {})
     layers = [e for e in model.get("layers", []) if isinstance(e, dict)]
     count = sum(1 for e in layers if e.get("class_name") != "InputLayer")
-    name = model.get("name") or "functional"
     analysis = document.analysis
     params = None
     if analysis is not None and getattr(analysis, "functional", False) and analysis.total_params:
         params = analysis.total_params
-    shapes = getattr(analysis, "output_shapes", None) or []
     return StackRow(
         key=INPUT_KEY,
         class_name="Functional",
-        title=f"Functional model '{name}' · {count} layers · read-only: see the Graph tab",
+        title=f"Functional model · {count} layers",  # read-only: the heading says so
         category="Input",
-        output_shape=format_shape(list(shapes))
-        if len(shapes) > 1
-        else format_shape(shapes[0] if shapes else None),
         params=params,
         tooltip=FUNCTIONAL_NOTICE,
         is_input=True,

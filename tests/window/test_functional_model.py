@@ -49,7 +49,7 @@ def test_functional_h5_opens_read_only_with_its_graph(qtbot, window, tmp_path, s
 
     # The stack: one read-only row, the notice above it, the model's totals below.
     rows = window.stack_model.rows()
-    assert len(rows) == 1 and "read-only" in rows[0].title and "Graph tab" in rows[0].title
+    assert len(rows) == 1 and rows[0].title == "Functional model · 4 layers"
     assert rows[0].tooltip == FUNCTIONAL_NOTICE
     heading = window.findChild(QLabel, "stackHeading")
     assert FUNCTIONAL_NOTICE in heading.text()
