@@ -140,6 +140,17 @@ def numpy_values(config: dict, notes: list[str]) -> dict:
     return config
 
 
+def leaky_relu_alpha(config: dict, notes: list[str]) -> dict:
+    """Keras 2's ``LeakyReLU(alpha=...)`` is Keras 3's ``negative_slope`` (Keras 3 still
+    takes ``alpha`` but warns that it is deprecated)."""
+    for layer in _layer_configs(config, frozenset({"LeakyReLU"})):
+        inner = layer["config"]
+        if "alpha" in inner and "negative_slope" not in inner:
+            inner["negative_slope"] = inner.pop("alpha")
+            notes.append(f"{_label(layer)}: alpha renamed negative_slope (Keras 2)")
+    return config
+
+
 def wrapped_layer_modules(config: dict, notes: list[str]) -> dict:
     """The inner layer of ``Bidirectional``/``TimeDistributed`` has no ``module`` in Keras 2
     files, and Keras 3 deserialises it the new way ("Could not locate class 'LSTM'"): name
@@ -239,7 +250,31 @@ def embedding_input_length(config: dict, notes: list[str]) -> dict:
         elif isinstance(length, int) and "input_shape" not in inner and shape is None:
             inner["_layerlab_sequence_length"] = length
         notes.append(f"{_label(layer)}: dropped input_length={length!r} (Keras 2)")
+        if isinstance(length, int):
+            _fill_sequence_length(config, layer, length, notes)
     return config
+
+
+def _fill_sequence_length(config: dict, embedding: dict, length: int, notes: list[str]) -> None:
+    """An InputLayer of shape (batch, None) right before the Embedding gets the length."""
+    for model in _models(config):
+        layers = _model_layers(model) or []
+        if model.get("class_name") != "Sequential" or embedding not in layers:
+            continue
+        index = next(i for i, layer in enumerate(layers) if layer is embedding)
+        previous = layers[index - 1] if index > 0 else None
+        if not isinstance(previous, dict) or previous.get("class_name") != "InputLayer":
+            return
+        inner = previous.get("config") or {}
+        for key in ("batch_input_shape", "batch_shape"):
+            shape = inner.get(key)
+            if isinstance(shape, list) and len(shape) == 2 and shape[1] is None:
+                inner[key] = [shape[0], length]
+                notes.append(
+                    f"{_label(previous)}: sequence length {length} kept from the Embedding's "
+                    "input_length"
+                )
+        return
 
 
 def first_layer_input(config: dict, notes: list[str]) -> dict:
@@ -263,7 +298,7 @@ def first_layer_input(config: dict, notes: list[str]) -> dict:
             if layer.get("class_name") == "InputLayer":
                 continue
             shape = _declared_batch_shape(layer)
-            for key in (*INPUT_ARGUMENTS, "_layerlab_sequence_length"):
+            for key in (*INPUT_ARGUMENTS, "input_length", "_layerlab_sequence_length"):
                 if key in inner and not (key == "input_dim" and _input_dim_is_argument(layer)):
                     del inner[key]
             first = is_sequential and index == 0
@@ -431,6 +466,7 @@ def _tensor(reference: list) -> dict:
 REWRITES: tuple[Rewrite, ...] = (
     sequential_from_list,
     numpy_values,
+    leaky_relu_alpha,
     wrapped_layer_modules,
     rnn_legacy_arguments,
     gru_reset_after,

@@ -84,6 +84,11 @@ CODE_RUNNING_LAYERS = {
     "TFSMLayer": "loads and runs a TensorFlow SavedModel",
 }
 
+# Preprocessing layers with a vocabulary: allowed when it is given inline (a list), refused
+# when it names a file (a string), which Keras would open.
+VOCABULARY_LAYERS = frozenset({"TextVectorization", "StringLookup", "IntegerLookup"})
+VOCABULARY_ARGUMENTS = ("vocabulary",)
+
 # Model containers and the markers Keras writes inside configs.
 MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model", "InputLayer"})
 SERIALISATION_MARKERS = frozenset({"__keras_tensor__", "__tuple__", "__numpy__", "__tensor__"})
@@ -732,7 +737,7 @@ def allowed_class_names() -> frozenset[str]:
     }
 
     names = set(catalog_layers()) | MODEL_CLASSES | SERIALISATION_MARKERS
-    names |= merge_layers
+    names |= merge_layers | VOCABULARY_LAYERS
     names |= classes(keras.initializers, keras.initializers.Initializer)
     names |= classes(keras.regularizers, keras.regularizers.Regularizer)
     names |= classes(keras.constraints, keras.constraints.Constraint)
@@ -845,6 +850,25 @@ def _check_object(node: dict, path: tuple[str, ...], allowed: frozenset[str]) ->
             "layers LayerLab knows; LayerLab does not load it.",
             field=field,
         )
+    if class_name in VOCABULARY_LAYERS:
+        _check_vocabulary(node, class_name, label, field)
+
+
+def _check_vocabulary(node: dict, class_name: str, label: str, field: str | None) -> None:
+    """A preprocessing layer's vocabulary (and TextVectorization's stop words) may be given
+    inline; a string there names a file Keras would open, which a model file must not."""
+    config = node.get("config")
+    if not isinstance(config, dict):
+        return
+    for key in VOCABULARY_ARGUMENTS:
+        value = config.get(key)
+        if isinstance(value, str):
+            raise ModelFileError(
+                f"the {class_name} layer{label} takes its {key} from the file {value!r}; "
+                "LayerLab does not open files a model names. Give the vocabulary as a list "
+                "in the layer instead.",
+                field=f"{field}.{key}" if field else key,
+            )
 
 
 def _label(node: dict) -> str:
@@ -1011,9 +1035,19 @@ _UNRECOGNISED = re.compile(r"Unrecognized keyword arguments passed to (\w+): \{(
 
 
 def _keras_load_error(name: str, config: dict, error: BaseException) -> ModelFileError:
-    """Keras's loading error as one plain sentence; an argument Keras 3 does not accept is
-    named with its layer instead of Keras's whole config dump."""
-    match = _UNRECOGNISED.search(re.sub(r"\x1b\[[0-9;]*m", "", str(error)))
+    """Keras's loading error as one plain sentence naming the file, the layer, the argument
+    and why: never Keras's config dump, and never its "register_keras_serializable" hint
+    for one of Keras's own layers."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    layer_name = None
+    failing_class = None
+    wrapped = _DESERIALISING.search(text)
+    if wrapped:
+        failing_class = wrapped[1]
+        named = re.search(r"'name':\s*'([^']*)'", wrapped[2])
+        layer_name = named[1] if named else None
+        text = wrapped[3]
+    match = _UNRECOGNISED.search(text)
     if match:
         class_name = match[1]
         arguments = re.findall(r"'(\w+)'\s*:", match[2])
@@ -1030,9 +1064,71 @@ def _keras_load_error(name: str, config: dict, error: BaseException) -> ModelFil
                 "model with Keras 3, or remove the argument from the layer's config.",
                 field=where,
             )
-    return ModelFileError(
-        f"Cannot open {name}: Keras could not load the model ({_one_line(error)})."
-    )
+    missing = _UNLOCATED.search(text)
+    if missing:
+        class_name = missing[1]
+        layer = layer_name or _first_layer_named(config, class_name)
+        who = f"layer {layer!r} ({class_name})" if layer else f"a {class_name} layer"
+        if class_name in _layer_class_names():
+            return ModelFileError(
+                f"Cannot open {name}: {who} is stored in a form Keras 3 cannot rebuild (an "
+                "old Keras layout it does not recognise). Re-save the model with Keras 3."
+            )
+        return ModelFileError(
+            f"Cannot open {name}: {who} is not one of Keras's own classes; LayerLab loads "
+            "Keras's own layers only."
+        )
+    reason = _reason(text)
+    if failing_class:
+        who = f"layer {layer_name!r} ({failing_class})" if layer_name else f"a {failing_class}"
+        return ModelFileError(f"Cannot open {name}: Keras could not rebuild {who}: {reason}.")
+    return ModelFileError(f"Cannot open {name}: Keras could not load the model ({reason}).")
+
+
+_DESERIALISING = re.compile(
+    r"Error when deserializing class '(\w+)' using config=(\{.*?\})\.\s*\n\s*\n?"
+    r"Exception encountered: (.*)",
+    re.S,
+)
+_UNLOCATED = re.compile(r"Could not locate class '(\w+)'")
+MAX_REASON_CHARS = 240
+
+
+def _reason(text: str) -> str:
+    """The line of a Keras error that says what is wrong: not Keras's "Exception
+    encountered when calling ..." header, "Arguments received" details or config dumps."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("Exception encountered when calling", "Arguments received", "•")):
+            continue
+        line = re.split(r"\s*(?:using config=|Full object config|config=\{)", line)[0]
+        line = line.replace(" with name 'None'", "")
+        line = line.rstrip(". ")
+        if len(line) > MAX_REASON_CHARS:
+            line = line[: MAX_REASON_CHARS - 1].rstrip() + "…"
+        return line
+    return "no reason given"
+
+
+def _first_layer_named(node: Any, class_name: str) -> str | None:
+    """The name of the first layer of ``class_name`` in a config."""
+    if isinstance(node, dict):
+        config = node.get("config")
+        if node.get("class_name") == class_name and isinstance(config, dict):
+            name = config.get("name")
+            if isinstance(name, str):
+                return name
+        for key, value in node.items():
+            if key not in IGNORED_WITHOUT_COMPILE:
+                found = _first_layer_named(value, class_name)
+                if found:
+                    return found
+    elif isinstance(node, list):
+        for value in node:
+            found = _first_layer_named(value, class_name)
+            if found:
+                return found
+    return None
 
 
 def _find_layer_with(
