@@ -13,7 +13,7 @@ from engine import runs as records
 from engine.files import atomic_write_text
 
 EXPORT_KINDS = {
-    "h5": ("Trained model (.h5)…", "Keras HDF5 model (*.h5)", ".h5"),
+    "h5": ("Trained model (.h5)…", "Keras HDF5 model (*.h5 *.hdf5)", ".h5"),
     "keras": ("Trained model (.keras)…", "Keras model (*.keras)", ".keras"),
     "saved_model": ("TensorFlow SavedModel…", None, ""),
     "png": ("Curves as PNG…", "PNG image (*.png)", ".png"),

@@ -22,7 +22,7 @@ from engine import overfitting
 from engine.events import TrainEnd
 
 OVERLAY_COLORS = ("#8e44ad", "#16a085", "#d35400", "#2c3e50", "#c0392b", "#7f8c8d")
-EXPORT_SUFFIXES = (".h5", ".keras")
+EXPORT_SUFFIXES = (".h5", ".hdf5", ".keras")
 
 
 class TrainingFlow(QObject):
@@ -259,7 +259,7 @@ class TrainingFlow(QObject):
             window,
             "Export trained model",
             str(Path(window.settings.last_folder()) / "model.h5"),
-            "Keras HDF5 (*.h5);;Keras v3 (*.keras)",
+            "Keras HDF5 (*.h5 *.hdf5);;Keras v3 (*.keras)",
         )
         if not path:
             return

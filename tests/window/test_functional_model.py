@@ -171,3 +171,11 @@ def test_model_file_dialog_offers_hdf5(window, monkeypatch):
     window.document.undo_stack.setClean()
     window.files.open_dialog()
     assert "*.hdf5" in offered["filters"] and "*.h5" in offered["filters"]
+
+
+def test_export_dialogs_accept_hdf5():
+    from app.run_exports import EXPORT_KINDS
+    from app.training_flow import EXPORT_SUFFIXES
+
+    assert ".hdf5" in EXPORT_SUFFIXES  # model.hdf5 is not renamed model.hdf5.h5
+    assert "*.hdf5" in EXPORT_KINDS["h5"][1]
