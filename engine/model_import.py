@@ -82,6 +82,10 @@ def project_spec(model: Any, file_name: str) -> dict:
         raise ModelFileError(
             f"The model in {file_name} cannot be {verb}: {error.message}", field=error.field
         ) from error
+    if S.is_functional(spec):
+        # Work out its shapes now (a second for a ResNet50), off the GUI thread when the
+        # window opens a file: the window's own analysis then finds them in the cache.
+        S.analyse(spec)
     return spec
 
 

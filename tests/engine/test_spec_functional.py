@@ -199,3 +199,17 @@ def test_export_script_rebuilds_a_functional_model():
     namespace = {"keras": keras}
     exec(script[start:end], namespace)
     assert namespace["model"].count_params() == branched().count_params()
+
+
+def test_opening_a_functional_file_works_out_its_shapes_in_advance(tmp_path):
+    """The window opens model files on a background thread: the shape-only build (seconds
+    for a big model) happens there, and the GUI thread's analysis is a cache hit."""
+    from engine import functional as F
+
+    path = tmp_path / "branches.h5"
+    save_model(branched(), path)
+    F._CACHE.clear()
+    spec = open_model_spec(path)
+    assert len(F._CACHE) == 1
+    S.analyse(copy.deepcopy(spec))
+    assert len(F._CACHE) == 1  # the same model: found, not built again
