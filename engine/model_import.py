@@ -279,6 +279,17 @@ def compile_for(imported: ImportedModel, dataset: Any = None) -> tuple[dict, str
     return block, f"{imported.compile_note} {suggested}"
 
 
+def import_notes(imported: ImportedModel, dataset: Any = None) -> list[str]:
+    """The lines to log for ``imported`` when its project is made with ``dataset`` (a
+    loaded Dataset): ``imported.note`` with the compile line saying what Suggest chose for
+    that dataset when the file had no usable compile settings."""
+    if imported.compile is not None or dataset is None or isinstance(dataset, dict):
+        return list(imported.note)
+    without = compile_for(imported)[1]
+    with_dataset = compile_for(imported, dataset)[1]
+    return [with_dataset if line == without else line for line in imported.note]
+
+
 def imported_project(
     imported: ImportedModel,
     project_path: str | os.PathLike | None,

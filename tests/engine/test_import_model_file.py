@@ -113,7 +113,8 @@ def test_runs_listing_and_names_accept_an_imported_run(digits_file, tmp_path):
     assert records.main_metric(run) is None and records.best_metrics(run["history"]) == {}
     assert records._next_name(project["runs"]) == "Run 1"
     table = runs_table(project, width=120)
-    assert "Imported digits_mlp" in table and "imported from digits_mlp.h5" in table
+    row = next(line for line in table.splitlines() if line.startswith("Imported digits_mlp"))
+    assert " imported " in row
     assert records.compared_changes(project["runs"]) == {run["id"]: []}
     # Saving moves the run's model and the initial weights beside the project.
     saved = records.place_run_files(project, tmp_path / "later.llproj")
@@ -211,3 +212,20 @@ def test_functional_model_imports_read_only(tmp_path):
     run_model = records.run_model(tmp_path / "branches.llproj", reopened["runs"][-1])
     x = np.random.default_rng(0).normal(size=(3, 6)).astype("float32")
     assert np.allclose(run_model.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_import_notes_name_the_dataset_when_suggest_uses_it(tmp_path):
+    from engine.model_import import import_notes
+
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10, activation="softmax")])
+    path = tmp_path / "bare.h5"
+    model.save(path)
+    imported = import_model_file(path)
+    dataset = load_dataset(DIGITS)
+    notes = import_notes(imported, dataset)
+    assert any("for the dataset's multiclass task" in line for line in notes)
+    assert not any("from its output layer" in line for line in notes)
+    assert import_notes(imported) == imported.note
+    project = imported_project(imported, None, dataset=dataset)
+    assert project["dataset"]["name"] == "digits"
+    assert project["compile"]["loss"] == "sparse_categorical_crossentropy"
