@@ -1,11 +1,13 @@
-"""A model file's model as the project's model: a Sequential spec, or a plain refusal.
+"""A model file's model as the project's model: a Sequential spec, a functional config, or a
+plain refusal.
 
-``project_spec(model, file_name)`` turns a loaded Keras model into the Sequential config a
-project holds: a Sequential model as it is; a functional model whose layers form one chain
+``project_spec(model, file_name)`` turns a loaded Keras model into the config a project
+holds: a Sequential model as it is; a functional model whose layers form one chain
 (input → layer → layer → output, each layer used once) rewritten as the same Sequential stack;
-anything else (branches, several inputs or outputs, shared layers, models inside the model) is
-refused with a ``ModelFileError`` that names the file, the first branch and what to do. It
-never returns None: a project whose model is ``null`` would not reopen.
+any other functional model (branches, several inputs or outputs, shared layers, models inside
+the model) as its own ``get_config()``, validated (``engine.spec.is_functional``: shown
+read-only, see ``engine.functional``); a model without such a config is refused with a
+``ModelFileError``. It never returns None: a project whose model is ``null`` would not reopen.
 
 ``open_model_spec(path)`` loads the file (``engine.modelfile.load_model_file``: allowlist,
 size and safety checks) and returns ``project_spec`` of it.
