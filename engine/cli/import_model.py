@@ -82,6 +82,11 @@ def import_file(model_file: str, project: str | None = None, *, force: bool = Fa
         project_dict = write_import(imported, target)
     except LayerLabError:
         raise
+    except OSError as error:  # the disk: full, read-only, no permission
+        raise LayerLabError(
+            f"Cannot write {target.name}: {error.strerror or error}. Nothing was kept; free "
+            "some space or choose another folder, then import again."
+        ) from error
     except Exception as error:  # Keras/h5py surprises: one plain line, exit status 2
         detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise LayerLabError(

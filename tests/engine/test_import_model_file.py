@@ -229,3 +229,28 @@ def test_import_notes_name_the_dataset_when_suggest_uses_it(tmp_path):
     project = imported_project(imported, None, dataset=dataset)
     assert project["dataset"]["name"] == "digits"
     assert project["compile"]["loss"] == "sparse_categorical_crossentropy"
+
+
+def test_cli_import_on_a_full_disk_exits_2_and_leaves_nothing(
+    digits_file, tmp_path, capsys, monkeypatch
+):
+    import errno
+
+    import engine.project
+
+    path, _model = digits_file
+    source = tmp_path / path.name
+    source.write_bytes(path.read_bytes())
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(engine.project, "atomic_write_text", full)
+    assert main.main(["import", str(source)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "layerlab import: Cannot write digits_mlp.llproj: No space left on device. Nothing "
+        "was kept; free some space or choose another folder, then import again."
+    )
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["digits_mlp.h5"]
+    assert not any((tmp_path / "runs").glob("*.h5"))
