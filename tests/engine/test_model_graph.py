@@ -159,3 +159,48 @@ def test_a_hundred_layer_resnet_lays_out_fast_and_cleanly():
 def test_broken_specs_give_an_error_not_an_exception(spec):
     graph = graph_of(spec)
     assert graph.error
+
+
+def test_a_keras_2_config_is_read_too():
+    """Keras 2 wrote inbound nodes as [[name, node, tensor, kwargs], ...] lists."""
+
+    def layer(class_name, name, sources, **config):
+        nodes = [[[source, 0, 0, {}] for source in sources]] if sources else []
+        return {
+            "class_name": class_name,
+            "name": name,
+            "config": {"name": name, **config},
+            "inbound_nodes": nodes,
+        }
+
+    spec = {
+        "name": "model",
+        "layers": [
+            layer("InputLayer", "input_1", [], batch_input_shape=[None, 4], dtype="float32"),
+            layer("Dense", "dense", ["input_1"], units=3),
+            layer("Dense", "dense_1", ["input_1"], units=3),
+            layer("Add", "add", ["dense", "dense_1"]),
+        ],
+        "input_layers": [["input_1", 0, 0]],
+        "output_layers": [["add", 0, 0]],
+    }
+    graph = graph_of(spec)
+    assert set(graph.edge_pairs()) == {
+        ("input_1", "dense"),
+        ("input_1", "dense_1"),
+        ("dense", "add"),
+        ("dense_1", "add"),
+    }
+    assert graph.node("add").row == 2 and graph.node("add").is_output
+    assert goes_down(graph)
+
+
+def test_a_functional_model_inside_the_model_is_one_node():
+    i = keras.Input((4,), name="i")
+    inner = keras.Model(i, L.Dense(2, name="d")(i), name="inner_f")
+    j = keras.Input((4,), name="j")
+    model = keras.Model(j, L.Add(name="add")([inner(j), L.Dense(2, name="side")(j)]))
+    graph = graph_of(config_of(model))
+    assert graph.node("inner_f").class_name == "Functional"
+    assert graph.node("inner_f").params == 10
+    assert graph.total_params == model.count_params()
