@@ -7,16 +7,16 @@ and pure: no Qt, no Keras, nothing but the records passed in (the widgets may im
 
 Columns, in this order (the first ones are what a narrow table must show):
 
-- ``name``, ``status``, ``epochs``;
-- the main metrics: ``best:val_loss`` and the best of the task's metric with the epoch it
-  came at (``0.92 (ep 3)``; the min for losses and errors, the max for accuracy, AUC …, as
-  ``engine.runs.smaller_is_better`` says), and its test value. When every run logged the
-  same metric the keys name it (``best:val_accuracy``, ``test:accuracy``); when runs differ
-  (a classifier and a regressor) they are ``best:metric`` / ``test:metric`` and each cell
-  names the run's own metric (``val_mae 0.31 (ep 3)``);
-- ``changes`` (what the run does differently from the run before it, or from a reference
-  run) and ``hint`` (the overfitting hint);
-- ``params`` (the model's parameter count), ``time``;
+- ``name``;
+- ``best:val_loss`` and the best of the task's metric with the epoch it came at
+  (``0.92 (ep 3)``; the min for losses and errors, the max for accuracy, AUC …, as
+  ``engine.runs.best_metrics`` recorded it). When every run logged the same metric the keys
+  name it (``best:val_accuracy``, ``test:accuracy``); when runs differ (a classifier and a
+  regressor) they are ``best:metric`` / ``test:metric`` and each cell names the run's own
+  metric (``val_mae 0.31 (ep 3)``);
+- ``changes``: what the run does differently from the run before it, or a reference run;
+- the main metric's test value, ``epochs``, ``status``, ``hint`` (overfitting), ``params``
+  (the model's parameter count), ``time``;
 - for every logged metric its best (with the epoch) and its final value
   (``best:loss``, ``final:val_loss`` …), every other test metric, and ``started``.
 """
@@ -56,6 +56,9 @@ class Cell:
 
 
 EMPTY = Cell(NO_VALUE, None)
+_BEST_TIP = "The best value and the epoch it came at (the lowest loss, the highest accuracy)"
+_TEST_TIP = "On the dataset's test part"
+_OWN_TIP = "Each run's own metric. "
 
 
 @dataclass
@@ -191,31 +194,28 @@ def run_columns(
     changes = changes or {}
     count = params or stored_params
     shared = shared_metric(runs, metric)
-    columns = [
-        Column("name", "Name"),
-        Column("status", "Status"),
-        Column("epochs", "Epochs", numeric=True),
-        Column("best:val_loss", "Best val_loss", numeric=True, tooltip=_BEST_TIP),
-    ]
+    bests = [Column("best:val_loss", "Best val_loss", numeric=True, tooltip=_BEST_TIP)]
     main = {"val_loss"}
     main_tests: set[str] = set()
     if shared:
-        columns += [
-            Column(f"best:val_{shared}", f"Best val_{shared}", True, _BEST_TIP),
-            Column(f"test:{shared}", f"Test {shared}", True, "On the dataset's test part"),
-        ]
+        bests.append(Column(f"best:val_{shared}", f"Best val_{shared}", True, _BEST_TIP))
+        tested = [Column(f"test:{shared}", f"Test {shared}", True, _TEST_TIP)]
         main.add(f"val_{shared}")
         main_tests.add(shared)
     elif any(run_metric(run) for run in runs):
-        columns += [
-            Column("best:metric", "Best metric", True, "Each run's own metric: " + _BEST_TIP),
-            Column("test:metric", "Test metric", True, "Each run's own metric, on the test part"),
-        ]
+        bests.append(Column("best:metric", "Best metric", True, _OWN_TIP + _BEST_TIP))
+        tested = [Column("test:metric", "Test metric", True, _OWN_TIP + _TEST_TIP)]
     else:
-        columns.append(Column("test:loss", "Test loss", True, "On the dataset's test part"))
+        tested = [Column("test:loss", "Test loss", True, _TEST_TIP)]
         main_tests.add("loss")
-    columns += [
+    # What a narrow table must show first: the run, its best values and what it changed.
+    columns = [
+        Column("name", "Name"),
+        *bests,
         Column("changes", "Changes", tooltip="What the run does differently"),
+        *tested,
+        Column("epochs", "Epochs", numeric=True),
+        Column("status", "Status"),
         Column("hint", "Hint"),
         Column("params", "Params", True, "The model's parameter count"),
         Column("time", "Time", True, "Training time"),
@@ -227,13 +227,10 @@ def run_columns(
     for run in runs:
         tests += [k for k in run.get("test_metrics") or {} if k not in tests]
     columns += [
-        Column(f"test:{k}", f"Test {k}", True, "On the dataset's test part")
-        for k in tests
-        if k not in main_tests
+        Column(f"test:{k}", f"Test {k}", True, _TEST_TIP) for k in tests if k not in main_tests
     ]
     columns.append(Column("started", "Started"))
-    leading = columns[3 : [c.key for c in columns].index("changes")]
-    table = RunTable(columns=columns, main=[column.key for column in leading])
+    table = RunTable(columns=columns, main=[column.key for column in (*bests, *tested)])
     for run in runs:
         run_changes = changes.get(run.get("id"), [])
         table.rows.append(
@@ -241,9 +238,6 @@ def run_columns(
         )
         table.run_ids.append(run.get("id"))
     return table
-
-
-_BEST_TIP = "The best value and the epoch it came at (the lowest loss, the highest accuracy)"
 
 
 def _best_cell(entry: dict | None, prefix: str = "") -> Cell:

@@ -31,8 +31,9 @@ RUN_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 COLUMN_KEY_ROLE = Qt.ItemDataRole.UserRole + 3  # header: the column's key (best:val_loss)
 HINT_COLOR = QColor(200, 120, 0)
 FAILED_COLOR = QColor(190, 40, 40)
-CHANGES_WIDTH = 300  # px: the Changes column's width at most (its whole text: the tooltip)
-COLUMN_WIDTH = 200  # px: any other column's
+CHANGES_MIN_WIDTH = 160  # px: the Changes column fills the table's visible width, at least this
+CHANGES_MAX_WIDTH = 600  # px: and at most this (its whole text is in the tooltip)
+COLUMN_WIDTH = 200  # px: any other column's width at most
 
 
 def status_text(run: dict) -> str:
@@ -211,6 +212,9 @@ class RunTableView(QTableView):
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        self._fitting = False
+        self._changes_sized_by_user = False
+        header.sectionResized.connect(self._on_section_resized)
         self.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.run_model.modelReset.connect(self._on_model_reset)
 
@@ -248,12 +252,40 @@ class RunTableView(QTableView):
         self._on_selection_changed()
 
     def _on_model_reset(self) -> None:
-        self.resizeColumnsToContents()
-        changes = self.run_model.column_of("changes")
-        for column in range(self.run_model.columnCount()):
-            widest = CHANGES_WIDTH if column == changes else COLUMN_WIDTH
-            if self.columnWidth(column) > widest:
-                self.setColumnWidth(column, widest)  # the whole text is in the tooltip
+        self._fitting = True
+        try:
+            self.resizeColumnsToContents()
+            for column in range(self.run_model.columnCount()):
+                if self.columnWidth(column) > COLUMN_WIDTH:
+                    self.setColumnWidth(column, COLUMN_WIDTH)  # the whole text: the tooltip
+        finally:
+            self._fitting = False
+        self._fit_changes()
+
+    def _fit_changes(self) -> None:
+        """Give the Changes column the rest of the visible width (so it is on screen without
+        scrolling), as much as its text needs, at least ``CHANGES_MIN_WIDTH`` — unless the
+        user has sized it by hand."""
+        column = self.run_model.column_of("changes")
+        if column < 0 or self._changes_sized_by_user:
+            return
+        header = self.horizontalHeader()
+        available = self.viewport().width() - header.sectionPosition(column)
+        wanted = max(self.sizeHintForColumn(column), header.sectionSizeHint(column))
+        width = min(wanted, max(available, CHANGES_MIN_WIDTH), CHANGES_MAX_WIDTH)
+        self._fitting = True
+        try:
+            self.setColumnWidth(column, max(width, header.sectionSizeHint(column)))
+        finally:
+            self._fitting = False
+
+    def _on_section_resized(self, column: int, _old: int, _new: int) -> None:
+        if not self._fitting and column == self.run_model.column_of("changes"):
+            self._changes_sized_by_user = True
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_changes()
 
     def _on_selection_changed(self, *_args) -> None:
         if self._quiet:

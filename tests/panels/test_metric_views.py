@@ -52,12 +52,12 @@ def test_run_table_shows_each_runs_own_metric(qtmodeltester):
     model = RunTableModel()
     model.set_runs([CLASSIFIER, REGRESSOR], {}, "mae")
     qtmodeltester.check(model)
-    assert model.columns()[3:8] == [
+    assert model.columns()[:5] == [
+        "Name",
         "Best val_loss",
         "Best metric",
-        "Test metric",
         "Changes",  # before the bookkeeping columns: a narrow table still shows it
-        "Hint",
+        "Test metric",
     ]
     assert cell(model, 0, "Best metric") == "val_accuracy 0.92 (ep 3)"
     assert cell(model, 1, "Best metric") == "val_mae 0.31 (ep 3)"
@@ -66,7 +66,7 @@ def test_run_table_shows_each_runs_own_metric(qtmodeltester):
     assert cell(model, 1, "Best metric", SORT_ROLE) == pytest.approx(0.31)
     # one task only: the header names the metric and the cells are plain numbers
     model.set_runs([REGRESSOR], {}, "mae")
-    assert model.columns()[4:6] == ["Best val_mae", "Test mae"]
+    assert model.columns()[2:5] == ["Best val_mae", "Changes", "Test mae"]
     assert cell(model, 0, "Best val_mae") == "0.31 (ep 3)"
     # a run that logged no metric at all
     bare = {**REGRESSOR, "history": {"loss": [1.0]}, "best": {}, "test_metrics": None}

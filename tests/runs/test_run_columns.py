@@ -61,15 +61,16 @@ def test_columns_best_with_epoch_final_test_and_sort_keys():
     table = run_columns([FIRST, SECOND], {"b": ["fit.batch_size 32 → 64"]})
     assert table.column_keys()[:9] == [
         "name",
-        "status",
-        "epochs",
         "best:val_loss",
         "best:val_accuracy",
-        "test:accuracy",
         "changes",
+        "test:accuracy",
+        "epochs",
+        "status",
         "hint",
         "params",
     ]
+    assert table.main == ["best:val_loss", "best:val_accuracy", "test:accuracy"]
     keys = set(table.column_keys())
     assert {"best:loss", "best:accuracy", "final:val_loss", "final:accuracy", "test:loss"} <= keys
     assert "best:learning_rate" not in keys
@@ -88,7 +89,7 @@ def test_columns_best_with_epoch_final_test_and_sort_keys():
     assert table.cell("b", "changes").text == "fit.batch_size 32 → 64"
     assert table.cell("b", "changes").tooltip == "fit.batch_size 32 → 64"
     assert table.cell("a", "changes").text == NO_VALUE
-    assert [c.numeric for c in table.columns[:4]] == [False, False, True, True]
+    assert [c.numeric for c in table.columns[:4]] == [False, True, True, False]
     picked = table.select(["name", "time", "missing"])
     assert picked.headers() == ["Name", "Time"] and picked.rows[1][1].sort == 95.0
 
@@ -148,3 +149,31 @@ def test_runs_missing_any_field_still_make_a_row(missing):
     run = {key: value for key, value in FIRST.items() if key != missing}
     table = run_compare.comparison_table([run, SECOND], count_params=False)
     assert len(table.rows) == 2 and all(isinstance(cell.text, str) for cell in table.rows[0])
+
+
+def test_changes_column_is_on_screen_in_the_runs_dock_at_1280x800(qtbot):
+    """The Runs dock of a 1280×800 window is about 740×270: its Changes column was at
+    x = 578 of a 428 px wide table (off-screen)."""
+    from app.runs_panel import RunsPanel
+    from widgets.run_table import CHANGES_MIN_WIDTH
+
+    def with_fit(run, batch_size, layers):
+        model = {"layers": [{"class_name": "Dense", "config": {"units": u}} for u in layers]}
+        return {**run, "snapshot": {"model": model, "fit": {"batch_size": batch_size}}}
+
+    runs = [with_fit(FIRST, 32, [64, 10]), with_fit(SECOND, 64, [64, 32, 10])]
+    panel = RunsPanel()
+    qtbot.addWidget(panel)
+    panel.set_project({"runs": runs}, None)
+    panel.resize(738, 274)
+    panel.show()
+    qtbot.waitExposed(panel)
+    table = panel.table
+    column = table.run_model.column_of("changes")
+    left = table.horizontalHeader().sectionViewportPosition(column)
+    width = table.columnWidth(column)
+    assert left >= 0 and left + width <= table.viewport().width()
+    assert width >= CHANGES_MIN_WIDTH
+    text = table.run_model.data(table.run_model.index(1, column))
+    assert text.startswith("+Dense(units=32) after Dense[1]")
+    panel.shutdown()

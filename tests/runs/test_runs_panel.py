@@ -41,17 +41,18 @@ def test_run_table_model_passes_qt_checks(qtmodeltester, recorded_project):
     model = RunTableModel()
     model.set_runs(project["runs"], runs.compared_changes(project["runs"]), "accuracy")
     qtmodeltester.check(model)
-    assert model.columns()[:6] == [
+    assert model.columns()[:7] == [
         "Name",
-        "Status",
-        "Epochs",
         "Best val_loss",
         "Best val_accuracy",
+        "Changes",
         "Test accuracy",
+        "Epochs",
+        "Status",
     ]
     changes = model.index(1, model.columns().index("Changes"))
     assert model.data(changes) == "fit.batch_size 32 → 64"
-    assert model.data(model.index(0, 2), SORT_ROLE) == 2
+    assert model.data(model.index(0, model.column_of("epochs")), SORT_ROLE) == 2
 
 
 def test_table_rows_sorting_and_overlays(qtbot, panel):
