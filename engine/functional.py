@@ -134,8 +134,9 @@ def _fits(wanted: tuple | None, given: tuple) -> bool:
     )
 
 
-def input_problem(spec: dict, given: tuple | None) -> str | None:
-    """Why samples of shape ``given`` (the dataset's) cannot feed this model, or None."""
+def input_problem(spec: dict, given: tuple | None, *, outputs: bool = True) -> str | None:
+    """Why samples of shape ``given`` (the dataset's) cannot feed this model, or None.
+    ``outputs``: also say that a model with several outputs cannot learn one label."""
     if given is None:
         return None
     given = tuple(given)
@@ -147,13 +148,21 @@ def input_problem(spec: dict, given: tuple | None) -> str | None:
             "gives one: it can be shown, summarised and exported, not trained on this dataset."
         )
     name, wanted = shapes[0]
-    if _fits(wanted, given):
-        return None
-    return (
-        f"The dataset gives samples of shape {S._fmt_shape(given)} but this functional model's "
-        f"input '{name}' takes {S._fmt_shape(wanted)}: pick a dataset (or options) whose samples "
-        "match; the input of a functional model cannot be changed yet."
-    )
+    if not _fits(wanted, given):
+        return (
+            f"The dataset gives samples of shape {S._fmt_shape(given)} but this functional "
+            f"model's input '{name}' takes {S._fmt_shape(wanted)}: pick a dataset (or options) "
+            "whose samples match; the input of a functional model cannot be changed yet."
+        )
+    heads = [ref[0] for ref in refs(spec.get("output_layers"))]
+    if outputs and len(heads) > 1:
+        names = ", ".join(f"'{head}'" for head in heads)
+        return (
+            f"This functional model has {len(heads)} outputs ({names}) but a LayerLab dataset "
+            "gives one label per example: it can be shown, summarised and exported, not "
+            "trained on this dataset."
+        )
+    return None
 
 
 # --------------------------------------------------------------------------- validation
@@ -240,7 +249,7 @@ def build(spec: dict, input_shape: tuple | None = None) -> keras.Model:
     """``keras.Model.from_config`` of the validated config. ``input_shape`` (the dataset's)
     must fit the model's one input: a functional model's input is not rewritten."""
     validate(spec)
-    problem = input_problem(spec, input_shape)
+    problem = input_problem(spec, input_shape, outputs=False)  # (a summary builds it too)
     if problem:
         raise SpecError(problem, field="input_layers")
     info = describe(spec)

@@ -213,3 +213,11 @@ def test_opening_a_functional_file_works_out_its_shapes_in_advance(tmp_path):
     assert len(F._CACHE) == 1
     S.analyse(copy.deepcopy(spec))
     assert len(F._CACHE) == 1  # the same model: found, not built again
+
+
+def test_several_outputs_against_one_label_is_said_but_still_builds():
+    spec = config_of(two_outputs())
+    error = S.analyse(spec, input_shape=(2,)).error
+    assert error.startswith("This functional model has 2 outputs ('o1', 'o2')")
+    assert S.analyse(spec).ok  # no dataset: nothing to say
+    assert S.build_model(spec, input_shape=(2,)).count_params() == two_outputs().count_params()
