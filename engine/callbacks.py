@@ -154,6 +154,7 @@ class ProgressReporter(keras.callbacks.Callback):
         self.interval = interval
         self.history: dict[str, list[float]] = {}
         self.batch_losses: list[float] = []
+        self.epoch_seconds: list[float] = []  # each completed epoch's training time
         self.epochs_completed = 0
         self.epoch = 0
         self._pending: list[float] = []
@@ -227,6 +228,7 @@ class ProgressReporter(keras.callbacks.Callback):
             if len(column) < self.epochs_completed + 1:
                 column.append(math.nan)
         self.epochs_completed = epoch + 1
+        self.epoch_seconds.append(seconds)
         self.sink(EpochEnd(epoch=epoch, logs=logs, seconds=seconds))
         self.sink(LogLine(epoch_line(epoch, self.params.get("epochs"), logs, seconds)))
 

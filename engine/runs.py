@@ -16,7 +16,8 @@ for bit)::
      "test_metrics": {"loss": ..., "accuracy": ...} | null,
      "weights": "runs/<id>.h5" | null,
      "overfitting": {"epoch": 3, "epochs_rising": 6, ..., "message": "..."} | null,
-     "warnings": ["The loss diverged: ..."]}                    # [] when none
+     "warnings": ["The loss diverged: ..."],                    # [] when none
+     "epoch_seconds": [1.9, 1.7, ...]}                          # each epoch's training time
 
 Non-finite values (a NaN loss) are stored as ``null``. The trained weights are a full
 ``.h5`` model file in a ``runs/`` folder beside the project, written atomically by
@@ -129,6 +130,7 @@ def record_run(project: dict, result: Any, project_path: str | os.PathLike | Non
         "weights": None,
         "overfitting": hint.to_dict() if hint else None,
         "warnings": [str(text) for text in (getattr(result, "warnings", None) or [])],
+        "epoch_seconds": [float(s) for s in (getattr(result, "epoch_seconds", None) or [])],
     }
     model = getattr(result, "model", None)
     if model is not None and result.status != "failed" and run["batch_loss"]["loss"]:

@@ -97,6 +97,7 @@ class RunResult:
     dataset: Any = None
     snapshot: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)  # each completed epoch's time
     is_chief: bool = True  # False on a multi-worker run's other workers: they write nothing
 
 
@@ -243,6 +244,11 @@ class _Run:
         begin = self.clock.now()
         project = self.project if isinstance(self.project, dict) else {}
         snapshot = {key: copy.deepcopy(project.get(key)) for key in SNAPSHOT_KEYS}
+        # what the run started from, so it can be reproduced: word vectors, initial weights
+        if project.get("embeddings"):
+            snapshot["embeddings"] = copy.deepcopy(project["embeddings"])
+        if project.get("weights") and (project.get("fit") or {}).get("start_from") != "fresh":
+            snapshot["weights"] = Path(str(project["weights"])).name
         result = RunResult(
             status="failed",
             message="",
@@ -326,6 +332,7 @@ class _Run:
             self._scopes.close()
         if self.reporter is not None:
             result.history = self.reporter.history
+            result.epoch_seconds = list(self.reporter.epoch_seconds)
             result.batch_losses = self.reporter.batch_losses
             result.epochs_completed = self.reporter.epochs_completed
         if self.divergence is not None and self.divergence.warning:

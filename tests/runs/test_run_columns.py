@@ -177,3 +177,15 @@ def test_changes_column_is_on_screen_in_the_runs_dock_at_1280x800(qtbot):
     text = table.run_model.data(table.run_model.index(1, column))
     assert text.startswith("+Dense(units=32) after Dense[1]")
     panel.shutdown()
+
+
+def test_recorded_runs_hold_each_epochs_time_for_the_time_axes(recorded_project):
+    from engine.project import load_project
+    from engine.smoothing import times_are_estimated, x_values
+
+    run = load_project(recorded_project)["runs"][0]
+    assert len(run["epoch_seconds"]) == run["epochs_completed"] == 2
+    assert all(0 < seconds <= run["seconds"] for seconds in run["epoch_seconds"])
+    assert not times_are_estimated(run)
+    relative = x_values(run, "relative")
+    assert relative[0] == run["epoch_seconds"][0] and relative[1] == sum(run["epoch_seconds"])
