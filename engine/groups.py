@@ -289,6 +289,7 @@ def run_group(
     epochs: int | None = None,
     sink: Callable[[str, Any], Any] | None = None,
     stop: threading.Event | None = None,
+    pool=None,
     pool_options: dict | None = None,
 ) -> dict:
     """Train the project at ``project_path`` as a group and record it; returns the group.
@@ -296,12 +297,13 @@ def run_group(
     ``sink(job_id, event)`` gets every member's events (job ids ``<group id>-<i>``), from
     this thread. ``stop`` (a ``threading.Event``): set it to stop the members; what trained
     is still recorded. Members whose run failed before training anything are left out.
+    ``pool``: a running ``WorkerPool`` to use (left open), else one is made and closed.
     """
     import queue
 
     from engine.files import read_json
     from engine.project import preview_project, save_project
-    from engine.worker import WorkerPool, adopt_runs
+    from engine.worker import adopt_runs, borrowed_pool
     from engine.worker_protocol import JobFinished, JobResult
 
     path = Path(project_path)
@@ -322,7 +324,7 @@ def run_group(
         results: dict[str, JobResult] = {}
         finished = 0
         stopping = False
-        with WorkerPool(workers, lambda j, e: events.put((j, e)), **(pool_options or {})) as pool:
+        with borrowed_pool(pool, workers, lambda j, e: events.put((j, e)), pool_options) as pool:
             for job in jobs:
                 pool.submit(job)
             while finished < len(jobs):

@@ -41,6 +41,7 @@ import re
 import socket
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -272,8 +273,8 @@ def _set(project: dict, path: str, value: Any) -> None:
             if not isinstance(node, dict):
                 raise SearchError(f"The search setting {path} does not exist in the project.")
             child = node.get(step)
-            if child is None and not isinstance(nxt, int):
-                child = node[step] = {}
+            if child is None and step == "config" and not isinstance(nxt, int):
+                child = node[step] = {}  # an optimizer given by name has no config yet
         if not isinstance(child, dict | list):
             raise SearchError(f"The search setting {path} does not exist in the project.")
         node = child
@@ -435,6 +436,7 @@ def run_search(
     sampler=None,
     pruner=None,
     seed: int | None = None,
+    pool=None,
     pool_options: dict | None = None,
 ) -> SearchResult:
     """Run ``trials`` more trials of the project's search, ``workers`` at a time.
@@ -444,12 +446,14 @@ def run_search(
     ``JobResult``, ``JobFinished``), then a ``TrialFinished``, and ``("search",
     SearchFinished)`` last. Set ``stop`` (a ``threading.Event``) to stop: running trials are
     told to stop and marked failed, the study stays resumable. ``sampler``/``pruner``:
-    Optuna objects overriding the block's. Raises ``SearchError``/``ProjectError`` for bad
+    Optuna objects overriding the block's. ``pool``: a running ``WorkerPool`` to use (its
+    warm workers skip TensorFlow's start-up; it is left open), else one is made and closed
+    (``pool_options`` are its keyword arguments). Raises ``SearchError``/``ProjectError`` for bad
     input before any trial starts.
     """
     import optuna
 
-    from engine.worker import Job, WorkerPool, adopt_runs
+    from engine.worker import Job, adopt_runs, borrowed_pool
     from engine.worker_protocol import (
         EpochEnd,
         JobFinished,
@@ -510,8 +514,8 @@ def run_search(
     prunable = len(goals) == 1 and goals[0]["metric"] != PARAMETER_COUNT
     with (
         tempfile.TemporaryDirectory(prefix="layerlab-search-") as scratch,
-        WorkerPool(
-            workers, lambda job_id, event: events.put((job_id, event)), **(pool_options or {})
+        borrowed_pool(
+            pool, workers, lambda job_id, event: events.put((job_id, event)), pool_options
         ) as pool,
     ):
         while True:
@@ -707,9 +711,15 @@ def _summary(study, name: str, url: str, goals: list[dict]) -> SearchResult:
         for t in _best_trials(study)
     ]
     if result.counts["COMPLETE"] >= 2:
-        target = None if len(goals) == 1 else (lambda t: t.values[0])
+        sign = 1.0 if goals[0]["direction"] == "minimize" else -1.0
+
+        def target(trial) -> float:  # the evaluator ranks what makes the target low
+            return sign * trial.values[0]
+
         try:
-            importance = optuna.importance.get_param_importances(study, target=target)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                importance = optuna.importance.get_param_importances(study, target=target)
             result.importance = {key: float(value) for key, value in importance.items()}
         except Exception:  # e.g. every completed trial had the same values
             result.importance = {}

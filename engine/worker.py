@@ -127,7 +127,8 @@ class WorkerPool:
     ``sink(job_id, event)`` from the pool's reader threads (the sink must be thread-safe;
     exceptions it raises are ignored). A worker process runs one job at a time and is
     reused for the next (TensorFlow is imported once per process, not per job), up to
-    ``max_jobs_per_worker`` jobs; then a fresh one takes its place. Use as a context
+    ``max_jobs_per_worker`` jobs; then a fresh one takes its place. ``command``: the
+    worker's command line (default: this Python, ``-m engine.worker``). Use as a context
     manager, or call ``close()``."""
 
     def __init__(
@@ -136,13 +137,14 @@ class WorkerPool:
         sink: JobSink | None = None,
         *,
         python: str | None = None,
+        command: list[str] | None = None,
         stop_grace: float = 30.0,
         max_jobs_per_worker: int = 25,
         env: dict | None = None,
     ):
         self.workers = max(1, int(workers))
         self.sink = sink or (lambda job_id, event: None)
-        self.python = python or sys.executable
+        self.command = list(command or [python or sys.executable, "-m", "engine.worker"])
         self.stop_grace = float(stop_grace)
         self.max_jobs_per_worker = max(1, int(max_jobs_per_worker))
         self.env = env
@@ -327,7 +329,7 @@ class WorkerPool:
         env["PYTHONUNBUFFERED"] = "1"
         try:
             process = subprocess.Popen(
-                [self.python, "-m", "engine.worker"],
+                self.command,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -459,6 +461,26 @@ class WorkerPool:
                     self._kill(
                         worker, f"it did not stop within {self.stop_grace:g} s of being asked"
                     )
+
+
+@contextlib.contextmanager
+def borrowed_pool(pool: WorkerPool | None, workers: int, sink: JobSink, options: dict | None):
+    """``pool`` with its sink set to ``sink`` for the block (and put back after), or a new
+    pool of ``workers`` made with ``options`` and closed after the block."""
+    if pool is None:
+        with WorkerPool(workers, sink, **(options or {})) as made:
+            yield made
+        return
+    previous = pool.sink
+    pool.sink = sink
+    try:
+        yield pool
+    finally:
+        try:
+            pool.stop_all()  # only when the block left early: nothing runs otherwise
+            pool.wait(pool.stop_grace + 5.0)
+        finally:
+            pool.sink = previous
 
 
 def _last_line(path: Path, limit: int = 300) -> str:
@@ -616,8 +638,9 @@ def _job_dataset(project: dict, fold: dict | None):
 
 class _Inbox:
     """Reads the worker's stdin on a thread: jobs (JSON lines) queue up for the main thread;
-    ``stop|pause|resume <job id>`` lines control the job of that id (a command for a job
-    that has not started yet stops it as it starts). The end of input stops everything."""
+    ``stop|pause|resume <job id>`` lines control the job of that id (a stop for a job that
+    is queued here stops it as it starts; commands for other ids are ignored). The end of
+    input stops everything."""
 
     def __init__(self, stream):
         import queue
@@ -625,6 +648,7 @@ class _Inbox:
         self.jobs: queue.Queue = queue.Queue()
         self.lock = threading.Lock()
         self.current: tuple[str, Any] | None = None
+        self.queued: set[str] = set()
         self.stopped: set[str] = set()
         self.closed = False
         threading.Thread(target=self._read, args=(stream,), daemon=True).start()
@@ -633,14 +657,16 @@ class _Inbox:
         for raw in stream:
             line = raw.strip()
             if line.startswith("{"):
+                with contextlib.suppress(ValueError, AttributeError), self.lock:
+                    self.queued.add(str(json.loads(line).get("id")))
                 self.jobs.put(line)
                 continue
             command, _, job_id = line.partition(" ")
             with self.lock:
                 current = self.current
-                if command == "stop":
-                    self.stopped.add(job_id)
-                if current is None or job_id not in ("", current[0]):
+                if current is None or job_id != current[0]:
+                    if command == "stop" and job_id in self.queued:
+                        self.stopped.add(job_id)
                     continue
                 control = current[1]
             if command == "stop":
@@ -661,8 +687,10 @@ class _Inbox:
     def start(self, job_id: str, control) -> None:
         with self.lock:
             self.current = (job_id, control)
+            self.queued.discard(job_id)
             if job_id in self.stopped or self.closed:
                 control.stop()
+            self.stopped.discard(job_id)
 
     def done(self) -> None:
         with self.lock:

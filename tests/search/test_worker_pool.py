@@ -7,7 +7,7 @@ import signal
 import threading
 
 from engine.events import BatchesEnd, EpochEnd, LogLine, TrainBegin, TrainEnd
-from engine.worker import Job, WorkerPool
+from engine.worker import Job
 from engine.worker_protocol import JobFinished, JobResult, JobStarted
 from tests.search.support import tiny_project
 
@@ -33,15 +33,17 @@ class Events:
             return [e for j, e in self.items if j == job_id and isinstance(e, cls)]
 
 
-def test_jobs_run_in_a_worker_and_their_events_arrive_in_order(tmp_path):
+def test_jobs_run_in_a_worker_and_their_events_arrive_in_order(tmp_path, pool):
     events = Events()
+    pool.sink = events
     project = tiny_project(epochs=2)
     bad = tiny_project()
     bad["model"]["layers"][1]["config"]["units"] = 0
-    with WorkerPool(1, events, stop_grace=20) as pool:
-        pool.submit(Job("a", project, tmp_path / "a", label="job a"))
-        pool.submit(Job("bad", bad, tmp_path / "bad", label="job bad"))
-        assert pool.wait(TIMEOUT)
+    pool.submit(Job("a", project, tmp_path / "a", label="job a"))
+    pool.submit(Job("bad", bad, tmp_path / "bad", label="job bad"))
+    pool.submit(Job("c", project, tmp_path / "c", label="job c"))
+    pool.stop("c")  # still queued: it never starts
+    assert pool.wait(TIMEOUT)
     assert events.kinds("a") == [
         "JobStarted",
         "TrainBegin",
@@ -64,9 +66,12 @@ def test_jobs_run_in_a_worker_and_their_events_arrive_in_order(tmp_path):
     assert failed.status == "failed" and "units" in failed.message
     assert events.of("bad", TrainEnd)[0].status == "failed"
     assert events.kinds("bad")[-1] == "JobFinished"
+    assert events.kinds("c") == ["JobResult", "JobFinished"]
+    assert events.of("c", JobFinished)[0].status == "stopped"
+    assert events.of("c", JobResult)[0].message == "Job c was stopped before it started."
 
 
-def test_a_worker_killed_mid_run_fails_its_job_and_the_pool_goes_on(tmp_path):
+def test_a_worker_killed_mid_run_fails_its_job_and_the_pool_goes_on(tmp_path, pool):
     events = Events()
     killed = threading.Event()
 
@@ -76,10 +81,10 @@ def test_a_worker_killed_mid_run_fails_its_job_and_the_pool_goes_on(tmp_path):
             killed.set()
             os.kill(events.of("a", JobStarted)[0].pid, signal.SIGKILL)
 
-    with WorkerPool(1, sink, stop_grace=20) as pool:
-        pool.submit(Job("a", tiny_project(epochs=30), tmp_path / "a", label="trial 7"))
-        pool.submit(Job("b", tiny_project(epochs=1), tmp_path / "b", label="trial 8"))
-        assert pool.wait(TIMEOUT)
+    pool.sink = sink
+    pool.submit(Job("a", tiny_project(epochs=30), tmp_path / "a", label="trial 7"))
+    pool.submit(Job("b", tiny_project(epochs=1), tmp_path / "b", label="trial 8"))
+    assert pool.wait(TIMEOUT)
     result = events.of("a", JobResult)[0]
     assert result.status == "failed" and result.record is None
     assert result.message.startswith("The worker process for trial 7 was killed (SIGKILL)")
@@ -87,25 +92,3 @@ def test_a_worker_killed_mid_run_fails_its_job_and_the_pool_goes_on(tmp_path):
     assert events.kinds("a")[-1] == "JobFinished"
     assert events.of("b", JobResult)[0].status == "completed"  # a fresh worker ran it
     assert events.of("b", JobStarted)[0].pid != events.of("a", JobStarted)[0].pid
-
-
-def test_stopping_a_job_and_a_queued_one(tmp_path):
-    events = Events()
-
-    def sink(job_id, event):
-        events(job_id, event)
-        if job_id == "a" and isinstance(event, EpochEnd):
-            pool.stop("a")
-            pool.stop("b")  # still queued: never starts
-
-    pool = WorkerPool(1, sink, stop_grace=20)
-    try:
-        pool.submit(Job("a", tiny_project(epochs=30), tmp_path / "a"))
-        pool.submit(Job("b", tiny_project(epochs=1), tmp_path / "b"))
-        assert pool.wait(TIMEOUT)
-    finally:
-        pool.close()
-    assert events.of("a", JobResult)[0].status == "stopped"
-    assert len(events.of("a", EpochEnd)) < 30
-    assert events.kinds("b") == ["JobResult", "JobFinished"]
-    assert events.of("b", JobFinished)[0].status == "stopped"
