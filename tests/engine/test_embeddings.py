@@ -338,6 +338,7 @@ def test_training_run_loads_the_vectors_frozen(tmp_path):
         evaluate_test=False,
     )
     assert result.status == "completed", result.message
+    assert result.snapshot["embeddings"] == project["embeddings"]  # the run is reproducible
     layer = result.model.get_layer("embedding")
     assert layer.trainable is False
     np.testing.assert_array_equal(layer.get_weights()[0][3], np.float32(vector("cat")))

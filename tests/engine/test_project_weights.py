@@ -217,6 +217,7 @@ def test_training_starts_from_the_project_weights_and_logs_it(tmp_path, trained)
     assert result.status == "completed", result.message
     lines = [e.text for e in events if isinstance(e, LogLine)]
     assert "Initial weights from digits.weights.h5: 2 layers loaded." in lines
+    assert result.snapshot["weights"] == "digits.weights.h5"  # the run says what it started from
     assert all(
         np.array_equal(a, b)
         for a, b in zip(captured["hidden"], model.get_layer("hidden").get_weights(), strict=True)
