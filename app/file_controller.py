@@ -16,7 +16,6 @@ and the current project stays as it was.
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -244,27 +243,35 @@ class FileController(QObject):
 
     # ------------------------------------------------------------------ model files
     def _open_model_file(self, path: Path) -> None:
-        from engine.model_import import open_model_spec
-
         self._status(f"Opening {path.name}…", 0)
-        task = BackgroundTask(lambda: open_model_spec(path), self)
+        task = BackgroundTask(lambda: _import_for_window(path), self)
         task.done.connect(self._on_model_file_loaded)
         task.failed.connect(self._on_model_file_failed)
         task.path = path
         self.start_task(task)
 
-    def _on_model_file_loaded(self, spec: dict) -> None:
-        """A model file read as a Sequential spec (``engine.model_import``; a model that is
-        not a chain of layers fails there with a message, and the project stays as it was)."""
+    def _on_model_file_loaded(self, result: tuple[dict, list[str]]) -> None:
+        """A model file opened as an unsaved project (``engine.model_import``): its model,
+        compile settings, its trained weights as the project's initial weights, and an
+        "Imported from …" run that can be evaluated, used for predictions and exported at
+        once. The log lists what was translated and where the settings came from."""
         task = self.sender()
         path = getattr(task, "path", Path("model.h5"))
         self.forget_task(task)
-        project = new_project()
-        project["model"] = copy.deepcopy(spec)
+        project, notes = result
         self._put(project, None, name=path.name, stem=path.stem)
         self.settings.add_recent_file(path)
+        for line in notes:
+            self.window.log_view.append_line(line)
+        runs = project.get("runs") or []
+        if runs:
+            self.window.runs_panel.table.select_runs([runs[-1]["id"]])
         self.window.select_layer(0 if self.document.layer_count() else -1)
-        self._status(f"Opened {path.name}.", 8000)
+        weights = "with its trained weights" if project.get("weights") else "without weights"
+        self._status(
+            f"Opened {path.name} {weights}; its run can be evaluated now (Runs › Evaluate).",
+            10000,
+        )
 
     def _on_model_file_failed(self, message: str) -> None:
         self.forget_task(self.sender())
@@ -302,10 +309,19 @@ class FileController(QObject):
             self.document.replace_runs(merged)  # runs a CLI recorded meanwhile stay
         try:
             project = self.document.project
-            if project.get("runs"):
+            if project.get("runs") or project.get("weights"):
+                # the runs' weights and the project's initial weights go beside it
                 project = place_run_files(project, path, self.document.path)
+            if project.get("embeddings"):
+                from engine.embeddings import embeddings_for_save
+
+                # word-vector files are stored relative to where the project now is
+                project = embeddings_for_save(project, path, self.document.path)
             save_project(project, path)
             self.document.project["runs"] = project.get("runs", [])
+            for key in ("weights", "embeddings"):
+                if project.get(key):
+                    self.document.project[key] = project[key]
             self.guard.saved(path, self.document.project)
         except (LayerLabError, OSError) as error:
             QMessageBox.warning(self.parent_widget, "Cannot save", _save_message(path, error))
@@ -385,6 +401,15 @@ class FileController(QObject):
             task.wait()
         self.recovery.clear()
         self.guard.close()
+
+
+def _import_for_window(path: Path) -> tuple[dict, list[str]]:
+    """(unsaved project, log lines) for a model file; runs in a background thread."""
+    from engine.model_import import import_model_file, imported_project
+
+    imported = import_model_file(path)
+    project = imported_project(imported, None)
+    return project, list(imported.note)
 
 
 def ask_unsaved_changes(parent: QWidget, name: str) -> QMessageBox.StandardButton:

@@ -74,12 +74,17 @@ class _TrainWorker(QObject):
     def run(self) -> None:
         result = None
         try:
+            extra = {}
+            if self._arguments.get("project_path") is not None:
+                # relative files of the project (initial weights, word vectors) resolve here
+                extra["project_path"] = self._arguments["project_path"]
             result = self._run_function(
                 self._arguments["project"],
                 sink=self._emit_event,
                 control=self._control,
                 dataset=self._arguments["dataset"],
                 workdir=self._arguments["workdir"],
+                **extra,
             )
         except BaseException as error:  # the thread must never die with an exception
             message = _plain_message(error)
@@ -141,8 +146,15 @@ class TrainingController(QObject):
 
     # -- commands ----------------------------------------------------------------------------
 
-    def start(self, project: dict, workdir: Path | None = None, dataset: Any = None) -> bool:
+    def start(
+        self,
+        project: dict,
+        workdir: Path | None = None,
+        dataset: Any = None,
+        project_path: Path | None = None,
+    ) -> bool:
         """Train a deep copy of ``project`` in a new thread; False (and nothing) if one runs.
+        ``project_path``: the project's file, where its relative files are found.
 
         The first call imports the engine (and so Keras) in the GUI thread unless a
         ``run_function`` was injected or ``engine.training`` is already imported.
@@ -151,7 +163,12 @@ class TrainingController(QObject):
             return False
         run_function = self._run_function or _default_run_function()
         control = self._control_factory()
-        arguments = {"project": copy.deepcopy(project), "workdir": workdir, "dataset": dataset}
+        arguments = {
+            "project": copy.deepcopy(project),
+            "workdir": workdir,
+            "dataset": dataset,
+            "project_path": project_path,
+        }
         worker = _TrainWorker(run_function, arguments, control)
         thread = QThread()
         thread.setObjectName("LayerLabTraining")

@@ -68,7 +68,7 @@ class TrainingFlow(QObject):
         if error:
             QMessageBox.warning(window, "The model does not build", error)
             return
-        if not self.document.layer_count():
+        if not self.document.layer_count() and not self.document.is_functional:
             QMessageBox.information(window, "Train", "Add layers to the model first.")
             return
         window.curves.clear()
@@ -77,8 +77,13 @@ class TrainingFlow(QObject):
         self._live_run_id = None
         window.export_action.setEnabled(False)
         self._run_generation = self.document.generation
+        path = self.document.path
         self.controller.start(
-            copy.deepcopy(self.document.project), dataset=window.dataset_flow.cached()
+            copy.deepcopy(self.document.project),
+            # callbacks' files (checkpoints, logs) go beside a saved project
+            workdir=path.parent if path is not None else None,
+            dataset=window.dataset_flow.cached(),
+            project_path=path,
         )
 
     def toggle_pause(self) -> None:
