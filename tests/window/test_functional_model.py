@@ -179,3 +179,28 @@ def test_export_dialogs_accept_hdf5():
 
     assert ".hdf5" in EXPORT_SUFFIXES  # model.hdf5 is not renamed model.hdf5.h5
     assert "*.hdf5" in EXPORT_KINDS["h5"][1]
+
+
+def test_a_functional_model_trains_on_a_dataset_that_fits(qtbot, window, tmp_path):
+    """A new project's default dataset gives 64 features and 10 classes: a branched model
+    with that input and head trains through the Train control."""
+    inputs = keras.Input((64,), name="pixels")
+    a = L.Dense(8, activation="relu", name="left")(inputs)
+    b = L.Dense(8, activation="relu", name="right")(inputs)
+    outputs = L.Dense(10, activation="softmax", name="digit")(L.Concatenate()([a, b]))
+    model = keras.Model(inputs, outputs)
+    path = tmp_path / "digits.h5"
+    save_model(model, path)
+    open_model(qtbot, window, path)
+    document = window.document
+    assert document.is_functional and document.stack_error() is None
+    project = document.project
+    document.set_training(
+        {**project["compile"], "loss": "sparse_categorical_crossentropy", "metrics": []},
+        {**project["fit"], "epochs": 1},
+    )
+    with qtbot.waitSignal(window.controller.finished, timeout=120_000) as finished:
+        window.train_button().click()
+    result = finished.args[0]
+    assert result is not None and result.status == "completed", getattr(result, "message", "")
+    assert result.model.count_params() == model.count_params()
