@@ -92,3 +92,25 @@ def test_a_worker_killed_mid_run_fails_its_job_and_the_pool_goes_on(tmp_path, po
     assert events.kinds("a")[-1] == "JobFinished"
     assert events.of("b", JobResult)[0].status == "completed"  # a fresh worker ran it
     assert events.of("b", JobStarted)[0].pid != events.of("a", JobStarted)[0].pid
+
+
+def test_a_stop_for_a_finished_job_does_not_stop_a_later_job_with_its_id(tmp_path, pool):
+    """Searches number their trials from 0: trial-0 of one search was stopped (pruned), and
+    the next search's trial-0 on the same warm worker must still train."""
+    events = Events()
+
+    def sink(job_id, event):
+        events(job_id, event)
+        if isinstance(event, EpochEnd):
+            pool.stop(job_id)
+
+    pool.sink = sink
+    pool.submit(Job("trial-0", tiny_project(epochs=5), tmp_path / "first"))
+    assert pool.wait(TIMEOUT)
+    pool.stop("trial-0")  # late, as a pruner's stop can be
+    pool.sink = events
+    pool.submit(Job("trial-0", tiny_project(epochs=1), tmp_path / "second"))
+    assert pool.wait(TIMEOUT)
+    first, second = events.of("trial-0", JobResult)
+    assert first.status == "stopped"
+    assert second.status == "completed", second.message
