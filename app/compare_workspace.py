@@ -15,13 +15,13 @@ puts the runs into the document, like a rename in the Runs panel).
 
 from __future__ import annotations
 
-import math
-from datetime import datetime
+from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QColor, QKeySequence
 from PySide6.QtWidgets import (
     QColorDialog,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import run_notes
+from engine import run_notes, smoothing
 from engine import runs as records
 from engine.errors import LayerLabError
 from widgets.adaptive_splitter import AdaptiveSplitter
@@ -42,20 +42,9 @@ from widgets.run_table import RunTableView
 
 
 def compare_series(run: dict, color: str) -> CompareSeries:
-    """A run record as the compare plot's plain data: history, best epochs and x values
-    for the epoch, wall-clock and relative-time axes (per-epoch times when the run recorded
-    them as ``epoch_seconds``, else its total time spread evenly over its epochs)."""
+    """A run record as the compare plot's plain data: history, best epochs and x values for
+    the epoch, relative-time and wall-clock axes (``engine.smoothing.x_values``)."""
     history = {key: list(values) for key, values in (run.get("history") or {}).items() if values}
-    count = max((len(values) for values in history.values()), default=0)
-    seconds = run.get("epoch_seconds")
-    if not (isinstance(seconds, list) and len(seconds) >= count):
-        total = float(run.get("seconds") or 0.0)
-        seconds = [total * (i + 1) / count for i in range(count)] if count else []
-    relative = [float(value) for value in seconds[:count]]
-    try:
-        start = datetime.fromisoformat(str(run.get("started_at"))).timestamp()
-    except ValueError:
-        start = math.nan
     best = {
         key: int(entry["epoch"])
         for key, entry in (run.get("best") or {}).items()
@@ -66,7 +55,7 @@ def compare_series(run: dict, color: str) -> CompareSeries:
         label=str(run.get("name", run.get("id"))),
         color=color,
         history=history,
-        x={"relative": relative, "wall": [start + value for value in relative]},
+        x={axis: smoothing.x_values(run, axis) for axis in ("relative", "wall")},
         best_epoch=best,
     )
 
@@ -103,6 +92,13 @@ class CompareWorkspace(QWidget):
             "Hide the other panels so the comparison takes the whole window (Ctrl+Shift+M)"
         )
         self.maximise_button.toggled.connect(self.maximiseToggled)
+        self.export_button = QPushButton("Export selected…")
+        self.export_button.setObjectName("compareExportButton")
+        self.export_button.setToolTip(
+            "Write the selected runs as one tidy table (run, epoch, metric, value and each "
+            "run's hyperparameters): CSV or JSON"
+        )
+        self.export_button.clicked.connect(self.export_dialog)
 
         self.table = RunTableView(self)
         self.table.setObjectName("compareTable")
@@ -154,6 +150,7 @@ class CompareWorkspace(QWidget):
         right_layout.setContentsMargins(0, 0, 0, 0)
         bar = QHBoxLayout()
         bar.addStretch(1)
+        bar.addWidget(self.export_button)
         bar.addWidget(self.maximise_button)
         right_layout.addLayout(bar)
         right_layout.addWidget(self.curves, 1)
@@ -222,6 +219,7 @@ class CompareWorkspace(QWidget):
             [compare_series(run, run_notes.run_color(run, positions[run["id"]])) for run in chosen]
         )
         self._show_details(chosen[-1] if chosen else None)
+        self.export_button.setEnabled(bool(chosen))
 
     def _show_details(self, run: dict | None) -> None:
         if self._notes_timer.isActive():
@@ -242,6 +240,32 @@ class CompareWorkspace(QWidget):
         self.notes_edit.blockSignals(True)
         self.notes_edit.setPlainText(str(run.get("notes") or "") if run else "")
         self.notes_edit.blockSignals(False)
+
+    # ------------------------------------------------------------------ export
+    def export_dialog(self) -> None:
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export selected runs", "runs.csv", "CSV table (*.csv);;JSON (*.json)"
+        )
+        if path:
+            if not Path(path).suffix:
+                path += ".json" if "json" in chosen.lower() else ".csv"
+            self.export_to(Path(path))
+
+    def export_to(self, path: Path) -> None:
+        """Write the selected runs' tidy table to ``path`` (``.json``: JSON, else CSV)."""
+        from engine.export import tidy_csv, tidy_json
+        from engine.files import atomic_write_text
+
+        runs = self.selected_runs()
+        text = tidy_json(runs) if path.suffix.lower() == ".json" else tidy_csv(runs)
+        try:
+            atomic_write_text(path, text)
+        except OSError as error:
+            self.statusMessage.emit(
+                f"Could not write {path.name}: {error.strerror or error}. Choose another folder."
+            )
+            return
+        self.statusMessage.emit(f"Wrote {len(runs)} runs to {path.name}.")
 
     # ------------------------------------------------------------------ edits
     def _annotate(self, **fields) -> None:

@@ -36,7 +36,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-X_AXES = (("epoch", "Epoch"), ("wall", "Wall time"), ("relative", "Relative time (s)"))
+from engine import smoothing
+
+X_AXES = tuple((axis, smoothing.AXIS_TITLES[axis]) for axis in ("epoch", "relative", "wall"))
 SMOOTHING_STEPS = 99  # slider 0..99 → weight 0.00..0.99
 
 
@@ -60,20 +62,9 @@ class CompareSeries:
 
 
 def ema(values: Sequence[float | None], weight: float) -> np.ndarray:
-    """Debiased exponential moving average (TensorBoard's smoothing); NaNs are skipped and
-    kept as NaN; ``weight`` 0 returns the values unchanged."""
-    data = np.asarray([np.nan if v is None else float(v) for v in values], dtype=float)
-    if weight <= 0 or data.size == 0:
-        return data
-    out = np.full_like(data, np.nan)
-    last, count = 0.0, 0
-    for i, value in enumerate(data):
-        if not np.isfinite(value):
-            continue
-        count += 1
-        last = last * weight + (1 - weight) * value
-        out[i] = last / (1 - weight**count)
-    return out
+    """``engine.smoothing.ema`` (TensorBoard's debiased smoothing) as a float array, missing
+    values as NaN."""
+    return _values(smoothing.ema(values, weight))
 
 
 def base_metrics(histories: Sequence[dict]) -> list[str]:
@@ -227,7 +218,8 @@ class CompareCurves(QWidget):
         log_y = self.log_y.isChecked()
         item.setLogMode(x=False, y=log_y)
         x_key = self.x_axis()
-        item.setLabel("bottom", dict(X_AXES)[x_key].lower())
+        self._use_axis(item, x_key)
+        item.setLabel("bottom", dict(X_AXES)[x_key])
         item.setLabel("left", metric + (" (log)" if log_y else ""))
         weight = self.smoothing_weight()
         for series in self._series:
@@ -259,6 +251,16 @@ class CompareCurves(QWidget):
             self._best_marker(
                 series, x, metric, validation if validation is not None else train, weight
             )
+
+    def _use_axis(self, item: pg.PlotItem, key: str) -> None:
+        """A time-of-day axis for wall-clock x values, a plain one otherwise."""
+        dated = isinstance(item.getAxis("bottom"), pg.DateAxisItem)
+        if dated == (key == "wall"):
+            return
+        axis = pg.DateAxisItem(orientation="bottom") if key == "wall" else pg.AxisItem("bottom")
+        axis.setPen(self._foreground)
+        axis.setTextPen(self._foreground)
+        item.setAxisItems({"bottom": axis})
 
     def _x_values(self, series: CompareSeries, key: str) -> np.ndarray:
         count = max((len(v) for v in series.history.values()), default=0)

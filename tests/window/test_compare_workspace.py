@@ -103,3 +103,22 @@ def test_another_project_clears_the_selection_and_curves(qtbot, make_window, tmp
     assert window.compare.table.run_model.rowCount() == 0
     assert not window.compare.curves.drawn()
     assert not window.compare.details.isEnabled()
+
+
+def test_export_selected_runs_as_one_tidy_table(make_window, tmp_path):
+    import csv
+    import json
+
+    window = make_window(_project(tmp_path))
+    compare = window.compare
+    compare.table.select_runs(["a", "c"])
+    compare.export_to(tmp_path / "chosen.csv")
+    with open(tmp_path / "chosen.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {row["run"] for row in rows} == {"Dense baseline", "GRU"}
+    val_loss = [r for r in rows if r["run"] == "GRU" and r["metric"] == "val_loss"]
+    assert [float(r["value"]) for r in val_loss] == [1.2, 1.0, 0.9]
+    assert "batch_size" in rows[0]
+    compare.export_to(tmp_path / "chosen.json")
+    records = json.loads((tmp_path / "chosen.json").read_text())
+    assert len(records) == len(rows)
