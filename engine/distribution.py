@@ -334,6 +334,11 @@ def strategy_for(setting: Any, backend: str | None = None, *, devices=None) -> D
         return Distribution(None, "default", backend)
     if isinstance(setting, dict):
         return _multi_worker(setting, backend)
+    if setting == "all" and backend == "jax" and devices is None:
+        import jax
+
+        if len(jax.devices()) > 1:  # GPUs, or CPUs forced by XLA_FLAGS
+            return jax_data_parallel()
     devices = available_devices(backend) if devices is None else devices
     gpus = [device for device in devices if device.kind == "gpu"]
     if setting == "cpu":
@@ -533,7 +538,7 @@ _GONE_ERRORS = (
     "CancelledError",
     "AbortedError",
 )
-_REMOTE_TASK = re.compile(r"remote target /job:\w+/replica:\d+/task:(\d+)")
+_TASK = re.compile(r"/job:(\w+)(?:/replica:\d+)?/task:(\d+)")
 
 
 def worker_failure_message(error: BaseException, workers: list[str], index: int) -> str | None:
@@ -549,10 +554,12 @@ def worker_failure_message(error: BaseException, workers: list[str], index: int)
         if position != index and address in text:
             which = position
             break
-    if which is None:
-        match = _REMOTE_TASK.search(text)
-        if match and int(match.group(1)) != index and int(match.group(1)) < len(workers):
-            which = int(match.group(1))
+    if which is None:  # "remote target /job:worker/replica:0/task:1", "unhealthy: ..."
+        for job, task in _TASK.findall(text):
+            position = 0 if job == "chief" else int(task)
+            if position != index and position < len(workers):
+                which = position
+                break
     who = f"worker {which} ({workers[which]})" if which is not None else "another worker"
     return (
         f"Training failed because {who} stopped responding (it stopped, crashed or lost its "
