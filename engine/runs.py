@@ -38,6 +38,7 @@ lists runs without loading TensorFlow).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
@@ -133,6 +134,10 @@ def record_run(project: dict, result: Any, project_path: str | os.PathLike | Non
         "epoch_seconds": [float(s) for s in (getattr(result, "epoch_seconds", None) or [])],
     }
     model = getattr(result, "model", None)
+    if model is not None:
+        # stored, so listing runs never needs Keras to count them
+        with contextlib.suppress(Exception):
+            run["parameter_count"] = int(model.count_params())
     if model is not None and result.status != "failed" and run["batch_loss"]["loss"]:
         run["weights"] = _save_weights(model, run_id, project_path)
     new_project = dict(project)

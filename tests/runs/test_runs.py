@@ -66,6 +66,7 @@ def test_record_save_reopen_keeps_every_run_bit_for_bit(tmp_path):
     assert first["final"]["val_accuracy"] == 0.75
     assert first["batch_loss"]["x"][:2] == [1 / 7, 2 / 7] and len(first["batch_loss"]["x"]) == 21
     assert first["weights"] == f"runs/{first['id']}.h5"
+    assert first["parameter_count"] == model.count_params()  # listing runs needs no Keras
     save_project(project, path)
     reopened = load_project(path)
     assert json.dumps(reopened["runs"], sort_keys=True) == json.dumps(
