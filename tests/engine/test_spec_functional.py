@@ -221,3 +221,34 @@ def test_several_outputs_against_one_label_is_said_but_still_builds():
     assert error.startswith("This functional model has 2 outputs ('o1', 'o2')")
     assert S.analyse(spec).ok  # no dataset: nothing to say
     assert S.build_model(spec, input_shape=(2,)).count_params() == two_outputs().count_params()
+
+
+def huge_branches() -> dict:
+    """Two Dense(20000) branches on a 20000-wide input: 800 million parameters (3.2 GB)."""
+    spec = config_of(branched())
+    spec["layers"][0]["config"]["batch_shape"] = [None, 20000]
+    for entry in spec["layers"][1:3]:
+        entry["config"]["units"] = 20000
+        entry.pop("build_config", None)
+        entry["inbound_nodes"][0]["args"][0]["config"]["shape"] = [None, 20000]
+    for entry in spec["layers"][3:]:
+        entry.pop("build_config", None)
+    spec["layers"][4]["inbound_nodes"][0]["args"][0]["config"]["shape"] = [None, 20000]
+    return spec
+
+
+def test_analysis_allocates_no_weights_and_building_checks_memory(monkeypatch):
+    import resource
+
+    from engine import memory
+    from engine.memory import ModelTooLargeError
+
+    spec = huge_branches()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    analysis = S.analyse(spec)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert analysis.ok and analysis.total_params == 2 * (20000 * 20000 + 20000) + 20000 * 3 + 3
+    assert grown_mb < 300, f"analyse took {grown_mb:.0f} MB"
+    monkeypatch.setattr(memory, "available_memory", lambda: 1024**3)
+    with pytest.raises(ModelTooLargeError):
+        S.build_model(spec)
