@@ -109,7 +109,8 @@ class NodeItem(QGraphicsItem):
         node = self.node
         shape = str(node.get("output_shape") or "")
         calls = int(node.get("calls") or 1)
-        extra = [params_text(node.get("params"))]
+        is_input_layer = node.get("class_name") == "InputLayer"
+        extra = [] if is_input_layer else [params_text(node.get("params"))]
         if calls > 1:
             extra.append(f"used {calls}×")
         return [

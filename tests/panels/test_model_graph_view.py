@@ -56,6 +56,7 @@ def test_draws_every_node_top_to_bottom(panel):
     assert len(view.edge_items) == 6
     assert "used 2×" in view.items_by_name["right"].lines()[3]
     assert view.items_by_name["left"].lines() == ["Dense", "left", "(None, 4)", "36 params"]
+    assert view.items_by_name["x"].lines()[3] == ""  # an input has no parameters to show
     # It renders: the grab shows the boxes' fill colours, not only the background.
     image = view.viewport().grab().toImage()
     assert not image.isNull()
@@ -95,6 +96,13 @@ def test_keyboard_moves_between_nodes_and_activates(panel, qtbot):
     with qtbot.waitSignal(view.nodeActivated) as signal:
         qtbot.keyClick(view, Qt.Key.Key_Return)
     assert signal.args == [view.current_node()]
+    view.set_current_node(None)
+    qtbot.keyClick(view, Qt.Key.Key_Tab)  # Tab steps through the boxes in reading order
+    assert view.current_node() == "x" and view.hasFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Tab)
+    assert view.current_node() == "left"
+    qtbot.keyClick(view, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+    assert view.current_node() == "x"
     view.set_current_node(None)
     assert view.focusNextPrevChild(True) and view.current_node() == "x"
     assert view.focusNextPrevChild(True) and view.current_node() == "left"
