@@ -89,6 +89,9 @@ CODE_RUNNING_LAYERS = {
 VOCABULARY_LAYERS = frozenset({"TextVectorization", "StringLookup", "IntegerLookup"})
 VOCABULARY_ARGUMENTS = ("vocabulary",)
 
+# Keras 2 layers that Keras 3 folded into its own (with weights in another layout).
+KERAS2_GPU_LAYERS = {"CuDNNLSTM": "LSTM", "CuDNNGRU": "GRU"}
+
 # Model containers and the markers Keras writes inside configs.
 MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model", "InputLayer"})
 SERIALISATION_MARKERS = frozenset({"__keras_tensor__", "__tuple__", "__numpy__", "__tensor__"})
@@ -842,6 +845,13 @@ def _check_object(node: dict, path: tuple[str, ...], allowed: frozenset[str]) ->
             "layers, initializers, regularizers, constraints, activations, optimizers, "
             "losses, metrics or dtype policies; a model does not need it, so LayerLab does "
             "not load it.",
+            field=field,
+        )
+    if class_name in KERAS2_GPU_LAYERS:
+        raise ModelFileError(
+            f"the model uses {class_name}{label}, a Keras 2 layer for NVIDIA GPUs that "
+            f"Keras 3 replaced by {KERAS2_GPU_LAYERS[class_name]}; LayerLab cannot convert its "
+            f"weights. Re-save the model with {KERAS2_GPU_LAYERS[class_name]} layers.",
             field=field,
         )
     if class_name not in allowed:

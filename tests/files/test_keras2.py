@@ -368,6 +368,7 @@ def test_leaky_relu_alpha_stored_as_a_numpy_value(tmp_path):
     out = loaded.model.predict(np.array([[-2.0, 2.0]]), verbose=0)
     np.testing.assert_allclose(out, [[-1.0, 2.0]])
     assert any("numpy values" in note for note in loaded.rewrites)
+    assert "LeakyReLU 'leaky': alpha renamed negative_slope (Keras 2)" in loaded.rewrites
 
 
 def mobilenet_like(prefix: str = "") -> dict:

@@ -178,3 +178,14 @@ def test_a_vocabulary_file_path_in_a_model_file_is_refused_naming_the_file(tmp_p
         "Cannot open vocab.h5: the StringLookup layer ('lookup') takes its vocabulary from the "
         "file 'vocab.txt'"
     )
+
+
+def test_a_cudnn_layer_is_refused_saying_what_replaced_it():
+    config = sequential("s", [{"class_name": "CuDNNLSTM", "config": {"name": "fast", "units": 4}}])
+    with pytest.raises(ModelFileError) as caught:
+        check_allowlist(config)
+    assert str(caught.value) == (
+        "the model uses CuDNNLSTM ('fast'), a Keras 2 layer for NVIDIA GPUs that Keras 3 "
+        "replaced by LSTM; LayerLab cannot convert its weights. Re-save the model with LSTM "
+        "layers."
+    )
