@@ -216,6 +216,23 @@ def object_dtypes(config: dict, notes: list[str]) -> dict:
     return config
 
 
+def dtype_policies(config: dict, notes: list[str]) -> dict:
+    """tf.keras 2.4+ stored a mixed-precision layer's dtype as ``{"class_name": "Policy",
+    "config": {"name": "mixed_float16"}}``, which Keras 3's legacy loader turns into a
+    string it then cannot use; Keras 3 layers take the policy's name."""
+    for layer in _layer_configs(config):
+        dtype = layer["config"].get("dtype")
+        if (
+            isinstance(dtype, dict)
+            and dtype.get("class_name") == "Policy"
+            and isinstance(dtype.get("config"), dict)
+            and isinstance(dtype["config"].get("name"), str)
+        ):
+            layer["config"]["dtype"] = dtype["config"]["name"]
+            notes.append(f"{_label(layer)}: dtype policy {dtype['config']['name']!r} (Keras 2)")
+    return config
+
+
 def depthwise_groups(config: dict, notes: list[str]) -> dict:
     """Keras 2.4+ ``DepthwiseConv2D`` inherited ``groups`` (always 1) from ``Conv2D``; Keras
     3's refuses it."""
@@ -471,6 +488,7 @@ REWRITES: tuple[Rewrite, ...] = (
     rnn_legacy_arguments,
     gru_reset_after,
     object_dtypes,
+    dtype_policies,
     depthwise_groups,
     embedding_input_length,
     first_layer_input,

@@ -371,6 +371,19 @@ def test_leaky_relu_alpha_stored_as_a_numpy_value(tmp_path):
     assert "LeakyReLU 'leaky': alpha renamed negative_slope (Keras 2)" in loaded.rewrites
 
 
+def test_a_mixed_precision_policy_is_kept(tmp_path):
+    policy = {"class_name": "Policy", "config": {"name": "mixed_float16"}}
+    config = sequential("s", [input_layer("i", [None, 3]), dense("d", 2, dtype=policy)])
+    values = [np.ones((3, 2)), np.zeros(2)]
+    path = write_keras2_h5(
+        tmp_path / "mixed.h5", config, {"d": named_weights("d", KERNEL_BIAS, values)}
+    )
+    loaded = load_model_file(path)
+    assert loaded.model.layers[0].dtype_policy.name == "mixed_float16"
+    assert loaded.rewrites == ["Dense 'd': dtype policy 'mixed_float16' (Keras 2)"]
+    np.testing.assert_array_equal(loaded.model.layers[0].get_weights()[0], np.ones((3, 2)))
+
+
 def mobilenet_like(prefix: str = "") -> dict:
     """A Keras 2.4 functional model as Teachable Machine nested it (single io in lists)."""
     return {
