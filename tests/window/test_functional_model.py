@@ -113,6 +113,14 @@ def test_no_gesture_changes_a_functional_model(qtbot, window, tmp_path):
     assert problems and all("not available yet" in p for p in problems)
     assert len(window.stack_model.rows()) == 1
 
+    # Another project: the stack's usual heading and rows come back.
+    from engine.project import new_project
+
+    document.set_project(new_project(), None)
+    heading = window.findChild(QLabel, "stackHeading")
+    assert FUNCTIONAL_NOTICE not in heading.text() and "drag layers" in heading.text()
+    assert not document.is_functional and document.insert_layer(0, "Dense")
+
 
 def test_a_dataset_that_does_not_fit_is_said_and_the_input_is_kept(qtbot, window, tmp_path):
     path = tmp_path / "branched.h5"
