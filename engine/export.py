@@ -259,8 +259,8 @@ def export_script(project: dict, *, title: str = "LayerLab project") -> str:
     if data.arrays:
         lines += _label_lines(loss_name, data)
     lines += ["", "# --- model " + "-" * 69, ""]
-    lines += _model_lines(project.get("model") or {}, data, keras)
-    lines += [
+    model_lines = _model_lines(project.get("model") or {}, data, keras)
+    model_lines += [
         "model.summary()",
         "",
         "model.compile(",
@@ -268,8 +268,11 @@ def export_script(project: dict, *, title: str = "LayerLab project") -> str:
         f"    loss={_object_code(compile_block.get('loss'), 'losses')},",
         f"    metrics={_metrics_code(compile_block.get('metrics'))},",
         ")",
-        "",
     ]
+    strategy = _strategy_lines(fit.get("devices"), model_lines, keras.config.backend())
+    if any("tf.distribute" in line for line in strategy) and "import tensorflow as tf" not in lines:
+        lines.insert(lines.index("import numpy as np") + 1, "import tensorflow as tf")
+    lines += [*strategy, ""]
     lines += _fit_lines(fit, data)
     lines += [
         "",
@@ -279,6 +282,47 @@ def export_script(project: dict, *, title: str = "LayerLab project") -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _strategy_lines(setting, body: list[str], backend: str) -> list[str]:
+    """``body`` (the lines that build and compile the model) under the project's devices
+    setting, as ``engine.distribution`` runs it: a ``tf.distribute`` strategy's scope on
+    TensorFlow, ``keras.distribution.DataParallel`` on JAX."""
+    if isinstance(setting, str):
+        setting = setting.strip().lower()
+        if setting == "gpu":
+            setting = "gpu:0"
+    if setting in (None, "") or (setting == "cpu" and backend != "tensorflow"):
+        return body
+    if isinstance(setting, dict):
+        return [
+            "# LayerLab trained this project on several workers (python main.py train",
+            "# --workers ...); this script trains in one process.",
+            *body,
+        ]
+    if backend == "jax":
+        if setting != "all":
+            return body
+        return [
+            '# Devices: "all" -- every JAX device shares each batch (data parallel).',
+            "keras.distribution.set_distribution(keras.distribution.DataParallel())",
+            "",
+            *body,
+        ]
+    if setting == "all":
+        head = [
+            '# Devices: "all" -- every GPU of this machine trains a replica; each global batch',
+            "# of BATCH_SIZE is split between them.",
+            "strategy = tf.distribute.MirroredStrategy()",
+        ]
+    else:
+        device = "/cpu:0" if setting == "cpu" else "/" + setting
+        head = [
+            f"# Devices: {setting!r} -- build, compile and train on {device}.",
+            f"strategy = tf.distribute.OneDeviceStrategy({device!r})",
+        ]
+    indented = [f"    {line}" if line else "" for line in body]
+    return [*head, "with strategy.scope():", *indented]
 
 
 class _Data:
