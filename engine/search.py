@@ -518,50 +518,54 @@ def run_search(
             pool, workers, lambda job_id, event: events.put((job_id, event)), pool_options
         ) as pool,
     ):
-        while True:
-            if stop is not None and stop.is_set() and not stopping:
-                stopping = True
-                pool.stop_all()
-            while not stopping and asked < trials and len(active) < workers:
-                trial = study.ask()
-                params = suggest(trial, space)
-                trial.set_user_attr("host", socket.gethostname())
-                trial.set_user_attr("pid", os.getpid())
-                job = Job(
-                    id=f"trial-{trial.number}",
-                    project=apply_params(project, params, space),
-                    out=Path(scratch) / f"trial-{trial.number}",
-                    workdir=path.resolve().parent,
-                    epochs=epochs,
-                    label=f"trial {trial.number}",
-                )
-                active[job.id] = {"trial": trial, "params": params, "pruned": False}
-                asked += 1
-                pool.submit(job)
-            if not active:
-                break
-            try:
-                job_id, event = events.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            item = active.get(job_id)
-            if item is None:
-                continue
-            sink(job_id, event)
-            if isinstance(event, EpochEnd) and prunable and not item["pruned"]:
-                value = event.logs.get(goals[0]["metric"])
-                if isinstance(value, int | float) and math.isfinite(value):
-                    item["trial"].report(float(value), event.epoch)
-                    if item["trial"].should_prune():
-                        item["pruned"] = True
-                        pool.stop(job_id)
-            elif isinstance(event, JobResult):
-                item["result"] = event
-            elif isinstance(event, JobFinished):
-                outcome = _finish_trial(study, item, goals, stopping, path, name, adopt_runs)
-                finished.append(outcome)
-                del active[job_id]
-                sink(job_id, outcome)
+        try:
+            while True:
+                if stop is not None and stop.is_set() and not stopping:
+                    stopping = True
+                    pool.stop_all()
+                while not stopping and asked < trials and len(active) < workers:
+                    trial = study.ask()
+                    params = suggest(trial, space)
+                    trial.set_user_attr("host", socket.gethostname())
+                    trial.set_user_attr("pid", os.getpid())
+                    job = Job(
+                        id=f"trial-{trial.number}",
+                        project=apply_params(project, params, space),
+                        out=Path(scratch) / f"trial-{trial.number}",
+                        workdir=path.resolve().parent,
+                        epochs=epochs,
+                        label=f"trial {trial.number}",
+                    )
+                    active[job.id] = {"trial": trial, "params": params, "pruned": False}
+                    asked += 1
+                    pool.submit(job)
+                if not active:
+                    break
+                try:
+                    job_id, event = events.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                item = active.get(job_id)
+                if item is None:
+                    continue
+                sink(job_id, event)
+                if isinstance(event, EpochEnd) and prunable and not item["pruned"]:
+                    value = event.logs.get(goals[0]["metric"])
+                    if isinstance(value, int | float) and math.isfinite(value):
+                        item["trial"].report(float(value), event.epoch)
+                        if item["trial"].should_prune():
+                            item["pruned"] = True
+                            pool.stop(job_id)
+                elif isinstance(event, JobResult):
+                    item["result"] = event
+                elif isinstance(event, JobFinished):
+                    outcome = _finish_trial(study, item, goals, stopping, path, name, adopt_runs)
+                    finished.append(outcome)
+                    del active[job_id]
+                    sink(job_id, outcome)
+        except BaseException:  # a sink that raised, an interrupt: no trial stays RUNNING
+            _abandon(study, active)
+            raise
     result = _summary(study, name, url, goals)
     result.trials = finished
     result.stopped = stopping
@@ -570,6 +574,17 @@ def run_search(
         message += "; stopped (run the search again to resume it)"
     sink("search", SearchFinished(stopped=stopping, trials_done=len(finished), message=message))
     return result
+
+
+def _abandon(study, active: dict) -> None:
+    from optuna.trial import TrialState
+
+    for item in active.values():
+        try:
+            item["trial"].set_user_attr("message", "The search ended before it finished.")
+            study.tell(item["trial"], state=TrialState.FAIL)
+        except Exception:  # already told, or the storage is gone: nothing more to do
+            pass
 
 
 def _some_value(entry: dict) -> Any:

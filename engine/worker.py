@@ -327,6 +327,11 @@ class WorkerPool:
         env["PYTHONPATH"] = os.pathsep.join([str(_ROOT), *filter(None, [env.get("PYTHONPATH")])])
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         env["PYTHONUNBUFFERED"] = "1"
+        # N workers share the cores: each gets its part instead of all of them (TensorFlow
+        # sizes its thread pool to every core, and N such pools thrash).
+        share = str(max(1, (os.cpu_count() or 1) // self.workers))
+        env.setdefault("TF_NUM_INTRAOP_THREADS", share)
+        env.setdefault("OMP_NUM_THREADS", share)
         try:
             process = subprocess.Popen(
                 self.command,

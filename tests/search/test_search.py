@@ -163,3 +163,16 @@ def test_bad_trial_counts(tmp_path, trials):
     path = write_project(tmp_path, search={"space": SPACE})
     with pytest.raises(SearchError, match="trials must be 1 or more"):
         run_search(path, trials)
+
+
+def test_a_sink_that_raises_leaves_no_trial_running(tmp_path):
+    path = write_project(tmp_path, search={"space": SPACE[:1]})
+    fake = [sys.executable, str(Path(__file__).with_name("fake_worker.py"))]
+
+    def sink(job_id, event):
+        if isinstance(event, EpochEnd):
+            raise RuntimeError("the window went away")
+
+    with pytest.raises(RuntimeError, match="the window went away"):
+        run_search(path, 2, 1, sink=sink, pool_options={"command": fake, "stop_grace": 10})
+    assert [t.state.name for t in load_study(path).trials] == ["FAIL"]
