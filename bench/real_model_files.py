@@ -124,7 +124,15 @@ def main(argv=None) -> int:
         files = files[: args.limit]
     header = f"{'file':60} {'keras':9} {'plain':5} {'ours':5} {'params':>9} {'weights':7} check"
     print(header)
-    totals = {"keras2": 0, "ours": 0, "plain": 0, "all": 0, "ours_all": 0, "plain_all": 0}
+    totals = {
+        "keras2": 0,
+        "ours": 0,
+        "plain": 0,
+        "plain_runs": 0,
+        "all": 0,
+        "ours_all": 0,
+        "plain_all": 0,
+    }
     for path in files:
         version = version_of(path)
         old = keras2.is_keras2(version)
@@ -139,9 +147,16 @@ def main(argv=None) -> int:
         except Exception as error:
             ours_error = str(error)[:160]
         check = ""
+        plain_runs = plain is not None
         if ours is not None and plain is not None:
             inputs = random_inputs(ours.model)
-            check = "same predictions" if same_predictions(plain, ours.model, inputs) else "DIFFER"
+            try:
+                same = same_predictions(plain, ours.model, inputs)
+                check = "same predictions" if same else "DIFFER"
+            except Exception:
+                plain_runs = False
+                shape = getattr(plain, "input_shape", "?")
+                check = f"plain Keras's model does not run (its input shape {shape})"
         elif ours is not None:
             agrees = keras_reader_agrees(path, ours)
             check = {True: "= Keras reader", False: "!= Keras reader", None: "no Keras reader"}[
@@ -165,10 +180,15 @@ def main(argv=None) -> int:
             totals["keras2"] += 1
             totals["ours"] += ours is not None
             totals["plain"] += plain is not None
+            totals["plain_runs"] += plain_runs
         keras.backend.clear_session()
     print(
         f"LayerLab opened {totals['ours']} of {totals['keras2']} Keras 2 files "
         f"(plain Keras {keras.__version__}: {totals['plain']})"
+    )
+    print(
+        f"  of the {totals['plain']} plain Keras opened, {totals['plain_runs']} give a model "
+        "that runs on input of the file's shape"
     )
     print(
         f"All files: LayerLab {totals['ours_all']} of {totals['all']} "

@@ -507,7 +507,41 @@ def translate(config: dict) -> tuple[dict, list[str]]:
     notes: list[str] = []
     for rewrite in REWRITES:
         result = rewrite(result, notes)
-    return result, notes
+    return result, _compact(notes)
+
+
+# More layers than this with the same change are noted once, naming the first few.
+MAX_NOTES_PER_CHANGE = 3
+
+
+def _compact(notes: list[str]) -> list[str]:
+    """``"DepthwiseConv2D 'a': dropped groups=1 (Keras 2)"`` for 17 layers becomes one
+    note: ``"17 DepthwiseConv2D layers ('a', 'b', 'c', …): dropped groups=1 (Keras 2)"``."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    order: list[tuple[str, str] | str] = []
+    for note in notes:
+        match = re.match(r"(\w+) ('[^']*'): (.*)", note)
+        if not match:
+            order.append(note)
+            continue
+        key = (match[1], match[3])
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(match[2])
+    result = []
+    for item in order:
+        if isinstance(item, str):
+            result.append(item)
+            continue
+        class_name, change = item
+        names = groups[item]
+        if len(names) <= MAX_NOTES_PER_CHANGE:
+            result.extend(f"{class_name} {name}: {change}" for name in names)
+        else:
+            shown = ", ".join(names[:MAX_NOTES_PER_CHANGE])
+            result.append(f"{len(names)} {class_name} layers ({shown}, …): {change}")
+    return result
 
 
 # --- weights ---------------------------------------------------------------------------

@@ -205,6 +205,17 @@ def test_initializer_configs_with_dtype_are_accepted():
     assert "dtype" in layer["config"]["kernel_initializer"]["config"]  # input left alone
 
 
+def test_the_same_change_on_many_layers_is_noted_once():
+    layers = [dense(f"dense_{index}", 2) for index in range(5)]
+    for layer in layers:
+        layer["config"]["kernel_initializer"]["config"]["dtype"] = "float32"
+    _, notes = keras2.translate(sequential("s", [input_layer("i", [None, 2]), *layers]))
+    assert notes == [
+        "5 Dense layers ('dense_0', 'dense_1', 'dense_2', …): dropped dtype from "
+        "kernel_initializer (Keras 2)"
+    ]
+
+
 def test_initializer_dtype_file_opens(tmp_path):
     layer = dense("dense_1", 2, kernel_initializer=initializer("GlorotUniform", dtype="float32"))
     config = sequential("s", [input_layer("i", [None, 3]), layer])
