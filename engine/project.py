@@ -9,7 +9,8 @@ A project is a JSON object (extension ``.llproj``)::
                  "loss": <full Keras loss name>, "metrics": [...]},
      "fit":     {"epochs", "batch_size", "validation_split", "shuffle", "seed",
                  "class_weight", "callbacks": [{"class_name", "config"}],
-                 "devices": "cpu" | "gpu:N" | "all" | null},   # engine.distribution
+                 "devices": "cpu" | "gpu:N" | "all" | null,    # engine.distribution
+                 "record_weights": false},                      # engine.weight_recorder
      "runs":    [...],
      "weights": "<stem>.weights.h5"}                 # optional: initial weights
 
@@ -700,6 +701,12 @@ def _validate_fit(fit: Any) -> dict:
         from engine.distribution import check_devices
 
         fit["devices"] = check_devices(fit["devices"])
+    if "record_weights" in fit and not isinstance(fit["record_weights"], bool):
+        # engine.weight_recorder: histograms of the weights at each epoch end (off if absent)
+        raise ProjectError(
+            f"fit.record_weights must be true or false, got {fit['record_weights']!r}.",
+            field="fit.record_weights",
+        )
     return fit
 
 

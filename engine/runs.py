@@ -17,7 +17,8 @@ for bit)::
      "weights": "runs/<id>.h5" | null,
      "overfitting": {"epoch": 3, "epochs_rising": 6, ..., "message": "..."} | null,
      "warnings": ["The loss diverged: ..."],                    # [] when none
-     "epoch_seconds": [1.9, 1.7, ...]}                          # each epoch's training time
+     "epoch_seconds": [1.9, 1.7, ...],                          # each epoch's training time
+     "weights_history": {...}}     # only with fit.record_weights: engine.weight_recorder
 
 Non-finite values (a NaN loss) are stored as ``null``. The trained weights are a full
 ``.h5`` model file in a ``runs/`` folder beside the project, written atomically by
@@ -133,6 +134,9 @@ def record_run(project: dict, result: Any, project_path: str | os.PathLike | Non
         "warnings": [str(text) for text in (getattr(result, "warnings", None) or [])],
         "epoch_seconds": [float(s) for s in (getattr(result, "epoch_seconds", None) or [])],
     }
+    weights_history = getattr(result, "weights_history", None)  # engine.weight_recorder
+    if isinstance(weights_history, dict):
+        run["weights_history"] = _plain(weights_history)
     model = getattr(result, "model", None)
     if model is not None:
         # stored, so listing runs never needs Keras to count them

@@ -98,6 +98,7 @@ class RunResult:
     snapshot: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)  # each completed epoch's time
+    weights_history: dict | None = None  # fit.record_weights: engine.weight_recorder's history
     is_chief: bool = True  # False on a multi-worker run's other workers: they write nothing
 
 
@@ -222,6 +223,7 @@ class _Run:
         self.clock = Clock()
         self.started = datetime.now().astimezone()
         self.reporter: ProgressReporter | None = None
+        self.recorder = None  # engine.weight_recorder.WeightRecorder when fit.record_weights
         self.nan_guard: NanGuard | None = None
         self.divergence: DivergenceWatch | None = None
         self.user_callbacks: list = []
@@ -335,6 +337,8 @@ class _Run:
             result.epoch_seconds = list(self.reporter.epoch_seconds)
             result.batch_losses = self.reporter.batch_losses
             result.epochs_completed = self.reporter.epochs_completed
+        if self.recorder is not None:
+            result.weights_history = self.recorder.history()
         if self.divergence is not None and self.divergence.warning:
             result.warnings.append(self.divergence.warning)
         result.steps_per_epoch = self.steps_per_epoch
@@ -419,6 +423,11 @@ class _Run:
             self.divergence,
             StopControl(self.control, self.clock),
         ]
+        if self.project["fit"].get("record_weights") is True:  # histograms of the weights
+            from engine.weight_recorder import WeightRecorder, validation_sample
+
+            self.recorder = WeightRecorder(self.sink, validation_sample(self.dataset))
+            self.callbacks.insert(-1, self.recorder)  # before StopControl: its epoch is kept
 
     def _load_initial_weights(self) -> None:
         """The project's initial weights, by layer name, when it starts from them."""

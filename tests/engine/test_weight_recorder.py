@@ -168,3 +168,45 @@ def test_histogram_matches_numpy_and_survives_huge_ranges():
     assert counts == expected.tolist()
     span, counts, _ = histogram(np.array([-1e308, 0.0, 1e308]), 30)
     assert counts[0] == 1 and counts[-1] == 1 and sum(counts) == 3
+
+
+# --- through the engine: fit.record_weights, the run record, project validation ------------
+
+
+def test_training_records_weights_only_when_asked(tmp_path):
+    from engine import training
+    from engine.runs import record_run
+    from tests.training.support import make_dataset, make_project
+
+    plain = training.run(make_project(epochs=2), dataset=make_dataset(), evaluate_test=False)
+    assert plain.weights_history is None
+
+    lines = []
+    project = make_project(epochs=3, record_weights=True)
+    result = training.run(
+        project, sink=lines.append, dataset=make_dataset(), evaluate_test=False, workdir=tmp_path
+    )
+    assert result.status == "completed", result.message
+    history = result.weights_history
+    assert history["epochs"] == [0, 1, 2]
+    assert [len(layer["norm"]) for layer in history["layers"]] == [3, 3]
+    (dead,) = history["dead_relu"]  # the hidden ReLU layer, on the validation part
+    assert dead["samples"] == 64
+
+    _, run = record_run(project, result, tmp_path / "p.llproj")
+    assert json.loads(json.dumps(run))["weights_history"] == history  # survives save/reopen
+
+
+def test_record_weights_must_be_a_boolean():
+    from engine.errors import ProjectError
+    from engine.project import validate_project
+    from tests.training.support import make_project
+
+    project = make_project()
+    project["fit"]["record_weights"] = True
+    assert validate_project(project)["fit"]["record_weights"] is True
+    project["fit"]["record_weights"] = "yes"
+    with pytest.raises(ProjectError) as caught:
+        validate_project(project)
+    assert str(caught.value).endswith("fit.record_weights must be true or false, got 'yes'.")
+    assert caught.value.field == "fit.record_weights"
