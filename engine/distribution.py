@@ -81,12 +81,14 @@ class DeviceInfo:
 @dataclass(frozen=True)
 class DeviceChoice:
     """One entry of the window's Devices combo: ``value`` goes into ``fit["devices"]``
-    (None: Keras's default); a disabled choice says why in ``reason``."""
+    (None: Keras's default); a disabled choice says why in ``reason``; ``replicas``: how
+    many devices share each batch."""
 
     value: Any
     label: str
     enabled: bool = True
     reason: str = ""
+    replicas: int = 1
 
 
 def _backend() -> str:
@@ -144,7 +146,7 @@ def device_choices(devices: list[DeviceInfo] | None = None) -> list[DeviceChoice
     elif len(gpus) == 1:
         choices.append(DeviceChoice("all", all_label, enabled=False, reason=ONE_GPU))
     else:
-        choices.append(DeviceChoice("all", all_label))
+        choices.append(DeviceChoice("all", all_label, replicas=len(gpus)))
     return choices
 
 

@@ -11,6 +11,10 @@ metric names, and (optionally) each callback's default arguments.
   An edited optimizer is written as ``keras.optimizers.serialize`` output
   (``{"module", "class_name", "config", "registered_name"}``); an untouched optimizer name
   such as ``"rmsprop"`` stays a name.
+- ``set_device_choices(choices)`` fills the Devices row (``fit["devices"]``) from plain data
+  (``engine.distribution.device_choices()``: value, label, enabled, reason, replicas); a
+  disabled choice gives its reason as a tooltip. With several replicas the batch size row
+  says how many samples each gets ("per replica: 32"): the batch size is the global batch.
 - ``trainRequested``, ``pauseRequested``, ``resumeRequested``, ``stopRequested`` come from
   the buttons; ``set_running(running, paused)`` sets which buttons are enabled. The panel
   never changes its running state by itself.
@@ -165,6 +169,9 @@ class TrainingPanel(QWidget):
         self._callback_memory: dict[str, dict] = {}
         self._class_names: list[str] = []
         self._weights_file: str | None = None
+        self._device_choices: list[dict] = [
+            {"value": None, "label": "Default", "enabled": True, "reason": "", "replicas": 1}
+        ]
         self._updating = False
         self._running = False
         self._paused = False
@@ -257,7 +264,22 @@ class TrainingPanel(QWidget):
         fit_form.addRow(self._label("&Epochs:", self.epochs), self.epochs)
         self.batch_size = self._spin("batchSizeSpin", 1, 1_000_000, "Samples per update")
         self.batch_size.valueChanged.connect(lambda v: self._set_fit("batch_size", v))
-        fit_form.addRow(self._label("&Batch size:", self.batch_size), self.batch_size)
+        batch_row = QWidget()
+        batch_layout = QHBoxLayout(batch_row)
+        batch_layout.setContentsMargins(0, 0, 0, 0)
+        batch_layout.addWidget(self.batch_size, 1)
+        self.per_replica_label = QLabel("")
+        self.per_replica_label.setObjectName("perReplicaLabel")
+        self.per_replica_label.setToolTip(
+            "The batch size is the global batch: each device (replica) trains on its share"
+        )
+        batch_layout.addWidget(self.per_replica_label)
+        fit_form.addRow(self._label("&Batch size:", self.batch_size), batch_row)
+        self.devices_combo = QComboBox()
+        self.devices_combo.setObjectName("devicesCombo")
+        self.devices_combo.setToolTip("Where to train: the CPU, one GPU or all GPUs")
+        self.devices_combo.activated.connect(self._on_device_chosen)
+        fit_form.addRow(self._label("De&vices:", self.devices_combo), self.devices_combo)
         self.validation_split = QDoubleSpinBox()
         self.validation_split.setObjectName("validationSplitSpin")
         self.validation_split.setKeyboardTracking(False)
@@ -396,6 +418,33 @@ class TrainingPanel(QWidget):
             self._callback_defaults = {name: dict(args) for name, args in callbacks.items()}
         self._rebuild_callbacks()
         self._refresh()
+
+    def set_device_choices(self, choices: Sequence[Any]) -> None:
+        """The Devices row's entries, in order: each a mapping or an object with ``value``
+        (what goes into ``fit["devices"]``; None: Keras's default), ``label``, ``enabled``,
+        ``reason`` (why it is disabled) and ``replicas`` (devices sharing each batch), such
+        as ``engine.distribution.device_choices()``. Emits nothing."""
+
+        def read(choice: Any, key: str, default: Any) -> Any:
+            if isinstance(choice, dict):
+                return choice.get(key, default)
+            return getattr(choice, key, default)
+
+        self._device_choices = [
+            {
+                "value": read(choice, "value", None),
+                "label": str(read(choice, "label", read(choice, "value", "Default"))),
+                "enabled": bool(read(choice, "enabled", True)),
+                "reason": str(read(choice, "reason", "") or ""),
+                "replicas": max(1, int(read(choice, "replicas", 1) or 1)),
+            }
+            for choice in choices
+        ]
+        self._updating = True
+        try:
+            self._show_devices()
+        finally:
+            self._updating = False
 
     def set_class_names(self, names: Sequence[str]) -> None:
         """The dataset's class names, listed by the explicit class-weight editor."""
@@ -539,6 +588,47 @@ class TrainingPanel(QWidget):
         self.class_weight_combo.setCurrentIndex(self.class_weight_combo.findData(mode))
         self._show_class_weights(weights if isinstance(weights, dict) else {})
         self._show_start_from()
+        self._show_devices()
+
+    def _show_devices(self) -> None:
+        combo = self.devices_combo
+        combo.clear()
+        current = self._fit.get("devices")
+        choices = list(self._device_choices)
+        if not any(choice["value"] == current for choice in choices):
+            # A setting this machine does not offer (another machine's GPU): shown, so that
+            # the user sees it; training says plainly why it cannot run here.
+            shown = current if isinstance(current, str) else "several workers"
+            choices.append(
+                {
+                    "value": current,
+                    "label": f"{shown} (not on this machine)",
+                    "enabled": True,
+                    "reason": "The project asks for a device this machine does not have.",
+                    "replicas": 1,
+                }
+            )
+        model = combo.model()
+        for index, choice in enumerate(choices):
+            combo.addItem(choice["label"], choice["value"])
+            if choice["reason"]:
+                combo.setItemData(index, choice["reason"], Qt.ItemDataRole.ToolTipRole)
+            if not choice["enabled"]:
+                item = model.item(index) if hasattr(model, "item") else None
+                if item is not None:
+                    item.setEnabled(False)
+            if choice["value"] == current:
+                combo.setCurrentIndex(index)
+        self._shown_device_choices = choices
+        replicas = next((choice["replicas"] for choice in choices if choice["value"] == current), 1)
+        batch = int(self._fit.get("batch_size", 32))
+        if replicas > 1:
+            low, high = batch // replicas, -(-batch // replicas)
+            share = str(low) if low == high else f"{low}–{high}"
+            self.per_replica_label.setText(f"per replica: {share}")
+        else:
+            self.per_replica_label.setText("")
+        self.per_replica_label.setVisible(replicas > 1)
 
     def _show_start_from(self) -> None:
         combo = self.start_from_combo
@@ -673,6 +763,15 @@ class TrainingPanel(QWidget):
             return
         self._fit[key] = value
         self._emit()
+
+    def _on_device_chosen(self, index: int) -> None:
+        choices = getattr(self, "_shown_device_choices", [])
+        if not 0 <= index < len(choices) or not choices[index]["enabled"]:
+            return
+        value = choices[index]["value"]
+        if value is None and "devices" not in self._fit:
+            return  # the default, as before: nothing to write
+        self._set_fit("devices", copy.deepcopy(value))
 
     def _serialized_optimizer(self, name: str, config: dict) -> dict:
         optimizer = self._compile.get("optimizer")

@@ -59,7 +59,8 @@ def test_two_gpus_offer_each_and_all():
     choices = _by_value(device_choices(_gpus(2)))
     assert {"gpu:0", "gpu:1", "all"} <= set(choices)
     assert all(choice.enabled for choice in choices.values())
-    assert choices["all"].label == "All GPUs (2)"
+    assert choices["all"].label == "All GPUs (2)" and choices["all"].replicas == 2
+    assert choices["gpu:1"].replicas == 1
 
 
 @pytest.mark.parametrize("setting", ["all", "gpu:0", "GPU"])
