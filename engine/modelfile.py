@@ -13,6 +13,13 @@ declared sizes and HDF5 datasets' shapes (metadata only) are compared with the m
 machine has and with the parameter count the config implies (``engine.memory``), layer by
 layer, so a zip bomb or a config declaring a huge kernel is refused with a message.
 
+Keras 2 ``.h5`` files (and Keras 3 ``.h5`` files Keras cannot load) take another road after
+the same checks: ``engine.keras2`` translates the checked config for Keras 3 (one named rewrite
+per legacy feature, each noted in ``LoadedModel.rewrites``), Keras builds it in safe mode, and
+the weights are read from the file's ``model_weights`` group by layer name, every stored shape
+compared with the built variable's before any data is read. ``LoadedModel`` also carries the
+file's raw compile settings (``training_config``) and the Keras version that wrote it.
+
 Saving builds the whole file in memory (an in-memory HDF5 image, or a zip in a buffer), writes
 the bytes to a temporary sibling, fsyncs it, reloads it to verify, then renames it onto the
 target: a full disk is an ordinary ``OSError`` (h5py writing to a full disk can crash the
