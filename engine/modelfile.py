@@ -925,6 +925,12 @@ def load_model_file(path: str | os.PathLike) -> LoadedModel:
             try:
                 model = _keras_load(target)
             except Exception:
+                if keras2.keras_major(version) == 1:
+                    raise ModelFileError(
+                        f"Cannot open {target.name}: it was written by Keras {version}, whose "
+                        "layer format LayerLab does not translate (it reads files from Keras "
+                        "2.0 on). Re-save the model with a newer Keras."
+                    ) from ours
                 raise ours from None
             return _loaded(model, weights_loaded=True, **found)
     try:

@@ -189,3 +189,20 @@ def test_a_cudnn_layer_is_refused_saying_what_replaced_it():
         "replaced by LSTM; LayerLab cannot convert its weights. Re-save the model with LSTM "
         "layers."
     )
+
+
+def test_a_keras1_file_is_refused_saying_so(tmp_path):
+    old_dense = {
+        "class_name": "Dense",
+        "config": {"name": "dense_1", "output_dim": 2, "init": "glorot_uniform", "input_dim": 3},
+    }
+    path = write_keras2_h5(
+        tmp_path / "old.h5",
+        {"class_name": "Sequential", "config": [old_dense]},
+        {"dense_1": []},
+        keras_version="1.2.2",
+    )
+    assert str(refused(path)) == (
+        "Cannot open old.h5: it was written by Keras 1.2.2, whose layer format LayerLab does not "
+        "translate (it reads files from Keras 2.0 on). Re-save the model with a newer Keras."
+    )
