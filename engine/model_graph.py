@@ -237,24 +237,59 @@ def layout(
     for item in sorted(level, key=lambda n: (level[n], _seed(n, order))):
         rows[level[item]].append(item)
 
-    for sweep in range(SWEEPS):
-        span = range(1, depth) if sweep % 2 == 0 else range(depth - 2, -1, -1)
-        neighbours = up if sweep % 2 == 0 else down
-        for r in span:
-            other = rows[r - 1] if sweep % 2 == 0 else rows[r + 1]
-            index = {n: i for i, n in enumerate(other)}
-            current = {n: i for i, n in enumerate(rows[r])}
-
-            def barycenter(n, index=index, current=current, neighbours=neighbours):
-                linked = [index[m] for m in neighbours[n] if m in index]
-                return sum(linked) / len(linked) if linked else current[n]
-
-            rows[r].sort(key=lambda n, f=barycenter, c=current: (f(n), c[n]))
+    # Barycenter sweeps, with ties kept in a merge's argument order (Concatenate([a, b])
+    # draws a left of b) where that costs no crossing; else plain barycenters.
+    ordered = _ordered(rows, up, down, slots=True)
+    plain = _ordered(rows, up, down, slots=False)
+    if _row_crossings(plain, down) < _row_crossings(ordered, down):
+        ordered = plain
+    rows = ordered
 
     x = _coordinates(rows, up, down)
     positions = {name: (row[name], x[name]) for name in names}
     waypoints = {edge: [(level[d], x[d]) for d in chain] for edge, chain in chains.items() if chain}
     return positions, waypoints
+
+
+def _ordered(rows: list[list[Any]], up, down, *, slots: bool) -> list[list[Any]]:
+    """The rows reordered by barycenter sweeps (down, up, ...); ``slots``: ties between
+    nodes that feed one merge (or hang from one node) follow the edges' order."""
+    rows = [list(items) for items in rows]
+    depth = len(rows)
+    for sweep in range(SWEEPS):
+        span = range(1, depth) if sweep % 2 == 0 else range(depth - 2, -1, -1)
+        neighbours = up if sweep % 2 == 0 else down
+        back = down if sweep % 2 == 0 else up
+        for r in span:
+            other = rows[r - 1] if sweep % 2 == 0 else rows[r + 1]
+            index = {n: i for i, n in enumerate(other)}
+            current = {n: i for i, n in enumerate(rows[r])}
+
+            def key(n, index=index, current=current, neighbours=neighbours, back=back):
+                linked = [index[m] for m in neighbours[n] if m in index]
+                if not linked:
+                    return (current[n], 0.0, current[n])
+                slot = 0.0
+                if slots:
+                    found = [back[m].index(n) for m in neighbours[n] if n in back[m]]
+                    slot = sum(found) / len(found) if found else 0.0
+                return (sum(linked) / len(linked), slot, current[n])
+
+            rows[r].sort(key=key)
+    return rows
+
+
+def _row_crossings(rows: list[list[Any]], down) -> int:
+    """Crossing pairs of edges between adjacent rows of the layered graph."""
+    count = 0
+    for upper, lower in itertools.pairwise(rows):
+        below = {n: i for i, n in enumerate(lower)}
+        pairs = [(i, below[m]) for i, n in enumerate(upper) for m in down[n] if m in below]
+        for k, (a1, b1) in enumerate(pairs):
+            for a2, b2 in pairs[k + 1 :]:
+                if (a1 - a2) * (b1 - b2) < 0:
+                    count += 1
+    return count
 
 
 def _seed(item: Any, order: dict[str, int]) -> tuple[int, int]:

@@ -204,3 +204,18 @@ def test_a_functional_model_inside_the_model_is_one_node():
     assert graph.node("inner_f").class_name == "Functional"
     assert graph.node("inner_f").params == 10
     assert graph.total_params == model.count_params()
+
+
+def test_a_merge_draws_its_inputs_in_argument_order():
+    x = keras.Input((16, 16, 8), name="in")
+    branches = [
+        L.Conv2D(4, 1, name="b1")(x),
+        L.Conv2D(4, 3, padding="same", name="b2b")(L.Conv2D(4, 1, name="b2a")(x)),
+        L.Conv2D(4, 5, padding="same", name="b3b")(L.Conv2D(4, 1, name="b3a")(x)),
+        L.Conv2D(4, 1, name="b4b")(L.MaxPooling2D(3, 1, padding="same", name="b4a")(x)),
+    ]
+    model = keras.Model(x, L.Concatenate(name="mix")(branches))
+    graph = graph_of(config_of(model))
+    columns = [graph.node(name).column for name in ("b1", "b2a", "b3a", "b4a")]
+    assert columns == sorted(columns)
+    assert crossings(graph) == 0
