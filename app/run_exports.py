@@ -12,10 +12,27 @@ from PySide6.QtWidgets import QFileDialog
 from engine import runs as records
 from engine.files import atomic_write_text
 
+# Exports of a run's trained model (enabled for trained runs); the deployable ones are run on
+# the test part after export and their agreement with Keras is shown (engine.deploy_export).
+MODEL_KINDS = ("h5", "keras", "saved_model", "tflite", "tflite-f16", "tflite-int8", "onnx")
+DEPLOY_KINDS = ("tflite", "tflite-f16", "tflite-int8", "onnx")
+_TFLITE = "TensorFlow Lite model (*.tflite)"
 EXPORT_KINDS = {
     "h5": ("Trained model (.h5)…", "Keras HDF5 model (*.h5 *.hdf5)", ".h5"),
     "keras": ("Trained model (.keras)…", "Keras model (*.keras)", ".keras"),
     "saved_model": ("TensorFlow SavedModel…", None, ""),
+    "tflite": ("TensorFlow Lite, float32 (.tflite)…", _TFLITE, ".tflite"),
+    "tflite-f16": (
+        "TensorFlow Lite, float16 weights (.tflite)…",
+        _TFLITE,
+        ".tflite",
+    ),
+    "tflite-int8": (
+        "TensorFlow Lite, int8 weights (.tflite)…",
+        _TFLITE,
+        ".tflite",
+    ),
+    "onnx": ("ONNX (.onnx)…", "ONNX model (*.onnx)", ".onnx"),
     "png": ("Curves as PNG…", "PNG image (*.png)", ".png"),
     "svg": ("Curves as SVG…", "SVG image (*.svg)", ".svg"),
     "csv": ("History of selected runs (.csv)…", "CSV file (*.csv)", ".csv"),
@@ -63,6 +80,9 @@ def export_to(panel: Any, kind: str, path) -> None:
     if run is None:
         panel.statusMessage.emit("Select a run to export.")
         return
+    if kind in DEPLOY_KINDS:
+        _export_deployable(panel, run, kind, path)
+        return
 
     def work(cancelled):
         if kind == "script":
@@ -81,3 +101,62 @@ def export_to(panel: Any, kind: str, path) -> None:
         return path
 
     panel._start("export", work, lambda written: panel.statusMessage.emit(f"Wrote {written}."))
+
+
+def onnx_reason() -> str | None:
+    """Why the ONNX item cannot work here (tf2onnx / onnxruntime missing), or None."""
+    from engine.deploy_export import onnx_unavailable_reason
+
+    return onnx_unavailable_reason()
+
+
+def _export_deployable(panel: Any, run: dict, kind: str, path: Path) -> None:
+    """TFLite / ONNX on the worker thread, then the agreement with Keras on the test part."""
+    if kind == "onnx" and (reason := onnx_reason()):
+        panel.statusMessage.emit(reason)
+        return
+
+    def work(cancelled):
+        from engine import deploy_export
+        from engine.errors import LayerLabError
+
+        model, dataset = panel._model_and_dataset(run)
+        result = deploy_export.export_deployable(model, path, kind)
+        try:
+            agreement = deploy_export.check_agreement(model, path, kind, dataset)
+            checked = agreement.text()
+        except LayerLabError as error:
+            agreement, checked = None, f"Not checked against Keras: {error}"
+        return run["id"], model, dataset, result, agreement, checked
+
+    def done(payload) -> None:
+        run_id, model, dataset, result, agreement, checked = payload
+        panel._loaded = (run_id, model, dataset)
+        panel.last_export_agreement = agreement
+        note = f" {result.note}" if result.note else ""
+        text = f"Wrote {result.path} ({result.size:,} bytes).{note} {checked}"
+        panel.statusMessage.emit(text)
+        show_agreement(panel, text)
+
+    panel._start("export", work, done)
+
+
+def show_agreement(panel: Any, text: str) -> None:
+    """The export's agreement with Keras in a non-modal box (tests replace this)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Information, "Export checked", text, parent=panel)
+    box.setObjectName("exportAgreement")
+    box.setModal(False)
+    box.show()
+    panel.agreement_box = box
+
+
+def mark_unavailable(actions: dict) -> None:
+    """Say in the menu why an item cannot work here (ONNX without tf2onnx/onnxruntime)."""
+    reason = onnx_reason()
+    action = actions.get("onnx")
+    if reason and action is not None:
+        action.setText("ONNX (.onnx) — needs tf2onnx and onnxruntime…")
+        action.setToolTip(reason)
+        action.setStatusTip(reason)

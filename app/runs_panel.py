@@ -129,6 +129,8 @@ class RunsPanel(QWidget):
             action.triggered.connect(lambda _checked=False, k=kind: self.export_dialog(k))
             self.export_actions[kind] = action
         self.export_button.setMenu(menu)
+        menu.setToolTipsVisible(True)
+        run_exports.mark_unavailable(self.export_actions)
 
         self.delete_action = QAction("Delete run", self.table)
         self.delete_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
@@ -151,6 +153,9 @@ class RunsPanel(QWidget):
 
         self.evaluation = EvaluationView(self)
         self.evaluation.predictRequested.connect(self.predict)
+        from app.inspect_flow import InspectFlow  # layer outputs and explanations
+
+        self.inspect_flow = InspectFlow(self)
         # The table gets most of the width: its best values and Changes column are what users
         # compare (at 1280×800 the Changes column was off-screen with a 60 % share).
         self.splitter = AdaptiveSplitter(first_share=0.7)
@@ -242,7 +247,7 @@ class RunsPanel(QWidget):
         self.rerun_button.setEnabled(one)
         self.delete_button.setEnabled(bool(selected))
         self.export_button.setEnabled(bool(selected))
-        for kind in ("h5", "keras", "saved_model"):
+        for kind in run_exports.MODEL_KINDS:
             self.export_actions[kind].setEnabled(trained)
         self.export_actions["script"].setEnabled(one)
         self.export_actions["png"].setEnabled(self.curves is not None)

@@ -643,10 +643,16 @@ def confusion_cell_rows(
 
 
 def explain_cell(
-    model, dataset, true_class: int, predicted_class: int, *, limit: int = MAX_CELL_ROWS
+    model,
+    dataset,
+    true_class: int,
+    predicted_class: int,
+    *,
+    class_index: int | None = None,
+    limit: int = MAX_CELL_ROWS,
 ) -> tuple[list[Explanation], int]:
-    """Explanations of the predicted class for the mistakes (or hits) of one confusion-matrix
-    cell, and how many test rows the cell holds."""
+    """Explanations of ``class_index`` (default: the predicted class) for the mistakes (or
+    hits) of one confusion-matrix cell, and how many test rows the cell holds."""
     rows, total = confusion_cell_rows(model, dataset, true_class, predicted_class, limit=limit)
     names = list(dataset.class_names or [])
 
@@ -656,7 +662,14 @@ def explain_cell(
     titles = [
         f"test sample {r}: true {name(true_class)}, predicted {name(predicted_class)}" for r in rows
     ]
-    return explain_test_rows(model, dataset, rows, predicted_class, titles=titles), total
+    explained = explain_test_rows(
+        model,
+        dataset,
+        rows,
+        predicted_class if class_index is None else class_index,
+        titles=titles,
+    )
+    return explained, total
 
 
 def explain_input(model, dataset, raw, class_index: int | None = None) -> Explanation:

@@ -81,6 +81,9 @@ class EvaluationView(QWidget):
     """Shows an ``Evaluation``; tabs that do not fit the task are hidden."""
 
     predictRequested = Signal(object)  # raw input: text, a list of numbers, a dict, a path
+    # Look inside (app.inspect_flow): {"what": "activations" | "explain", "rows": [test rows]},
+    # {"what": ..., "raw": new input} or {"what": "explain", "cell": (true, predicted)}.
+    inspectRequested = Signal(object)
 
     def _text_color(self):
         return self.palette().color(QPalette.ColorRole.Text)
@@ -162,6 +165,11 @@ class EvaluationView(QWidget):
         self.gallery.verticalHeader().setDefaultSectionSize(THUMBNAIL + 4)
         self.gallery.horizontalHeader().setStretchLastSection(True)
         self.gallery.verticalHeader().setVisible(False)
+        self.gallery.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.gallery.customContextMenuRequested.connect(self._on_gallery_menu)
+        self.gallery.setToolTip("Right-click a sample: its layer outputs, or why it was predicted")
+        self.confusion_plot.scene().sigMouseClicked.connect(self._on_confusion_clicked)
+        self.confusion_plot.setToolTip("Double-click a cell to explain its samples")
 
         self.predict_page = QWidget()
         self.predict_input = QPlainTextEdit()
@@ -177,9 +185,17 @@ class EvaluationView(QWidget):
         self.prediction_label.setObjectName("predictionLabel")
         self.prediction_label.setWordWrap(True)
         self.prediction_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.input_activations_button = QPushButton("Layer outputs")
+        self.input_activations_button.setObjectName("inputActivationsButton")
+        self.input_explain_button = QPushButton("Explain")
+        self.input_explain_button.setObjectName("inputExplainButton")
+        self.input_activations_button.clicked.connect(lambda: self._inspect_input("activations"))
+        self.input_explain_button.clicked.connect(lambda: self._inspect_input("explain"))
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_image_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.input_activations_button)
+        buttons.addWidget(self.input_explain_button)
         buttons.addWidget(self.predict_button)
         predict_layout = QVBoxLayout(self.predict_page)
         predict_layout.addWidget(self.predict_input, 1)
@@ -376,6 +392,50 @@ class EvaluationView(QWidget):
                 if not item.correct:
                     widget_item.setBackground(QBrush(WRONG_COLOR))
                 self.gallery.setItem(row, column, widget_item)
+
+    # -- look inside -------------------------------------------------------------------------
+
+    def gallery_rows(self) -> list[int]:
+        """Test rows of the gallery's selected samples."""
+        if self.result is None:
+            return []
+        chosen = sorted({index.row() for index in self.gallery.selectedIndexes()})
+        return [self.result.gallery[r].index for r in chosen if r < len(self.result.gallery)]
+
+    def _on_gallery_menu(self, position) -> None:
+        from PySide6.QtWidgets import QMenu
+
+        rows = self.gallery_rows()
+        if not rows:
+            return
+        menu = QMenu(self.gallery)
+        shown = menu.addAction("Layer outputs for this sample")
+        why = menu.addAction("Why this prediction?")
+        chosen = menu.exec(self.gallery.viewport().mapToGlobal(position))
+        if chosen is shown:
+            self.inspectRequested.emit({"what": "activations", "rows": rows[:1]})
+        elif chosen is why:
+            self.inspectRequested.emit({"what": "explain", "rows": rows})
+
+    def _on_confusion_clicked(self, event) -> None:
+        if not event.double() or self.result is None or self.result.confusion is None:
+            return
+        point = self.confusion_plot.getPlotItem().vb.mapSceneToView(event.scenePos())
+        n = len(self.result.confusion)
+        predicted, true = int(np.floor(point.x())), int(np.floor(point.y()))
+        if 0 <= predicted < n and 0 <= true < n:
+            self.explain_cell(true, predicted)
+
+    def explain_cell(self, true: int, predicted: int) -> None:
+        """Ask to explain the test samples of one confusion-matrix cell."""
+        self.inspectRequested.emit({"what": "explain", "cell": (int(true), int(predicted))})
+
+    def _inspect_input(self, what: str) -> None:
+        raw = parse_raw_input(self.predict_input.toPlainText())
+        if raw is None:
+            self.show_prediction("Type an input first.")
+            return
+        self.inspectRequested.emit({"what": what, "raw": raw})
 
     # -- prediction input --------------------------------------------------------------------
 
