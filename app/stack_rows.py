@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine import cost as costs
 from engine.errors import LayerLabError
 from widgets.stack_model import INPUT_KEY, StackRow
 
@@ -40,6 +41,7 @@ def stack_rows(document: Any) -> list[StackRow]:
         by_index = {layer.index: layer for layer in analysis.layers}
     rows = [_input_row(document)]
     error_index = getattr(analysis, "error_index", None) if analysis is not None else None
+    cost_by_index = layer_costs(document)
     for index, entry in enumerate(body):
         class_name = entry.get("class_name", "?")
         config = entry.get("config", {})
@@ -58,7 +60,8 @@ def stack_rows(document: Any) -> list[StackRow]:
             error = analysis.error
         shape = format_shape(layer.output_shape) if layer is not None else ""
         params = layer.params if layer is not None and not error else None
-        tooltip = _tooltip(entry, title, error)
+        cost = cost_by_index.get(index)
+        tooltip = _tooltip(entry, title, error) + _cost_tooltip(cost)
         trainable = config.get("trainable", True) is not False
         # A checkbox where there are weights to freeze (or the layer is frozen already).
         show_check = not trainable or (params is not None and params > 0)
@@ -73,9 +76,37 @@ def stack_rows(document: Any) -> list[StackRow]:
                 error=error,
                 tooltip=tooltip,
                 trainable=trainable if show_check else None,
+                cost=_cost_text(cost),
             )
         )
     return rows
+
+
+def layer_costs(document: Any) -> dict[int, costs.LayerCost]:
+    """Each body layer's cost per sample (``engine.cost``) from the latest analysis, with the
+    input shape the analysis used; {} before an analysis."""
+    analysis = getattr(document, "analysis", None)
+    if analysis is None or getattr(analysis, "functional", False):
+        return {}
+    model = costs.model_cost(
+        document.project.get("model"), analysis, getattr(document, "input_signature", None)
+    )
+    return model.by_index()
+
+
+def _cost_tooltip(cost: costs.LayerCost | None) -> str:
+    if cost is None or cost.note == "no shape":
+        return ""
+    params = costs.format_bytes(cost.param_bytes)
+    output = costs.format_bytes(cost.activation_bytes)
+    return f"<br>Per sample: {cost.macs_text()} · parameters {params} · output {output}"
+
+
+def _cost_text(cost: costs.LayerCost | None) -> str:
+    """The row's MACs column: '1.2 M MACs', '—' (not modelled), '' (no cost or unknown)."""
+    if cost is None or cost.note == "no shape" or cost.macs == 0:
+        return ""
+    return "—" if cost.macs is None else f"{costs.format_count(cost.macs)} MACs"
 
 
 def functional_row(document: Any) -> StackRow:

@@ -3,6 +3,10 @@
 Built on a ``BackgroundTask`` (TensorFlow never runs in the GUI thread), only while the tab
 is visible and only once per model change; a result for a model that changed meanwhile is
 dropped. The model is built with the shape it trains with (``document.input_shape()``).
+
+Between the summary and the config, a cost table (``widgets.cost_table``): per layer the
+multiply-adds, parameter and output memory per sample (``engine.cost``, pure arithmetic on
+the document's analysis, so it is worked out in the GUI thread), with totals.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ import json
 from typing import Any
 
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QSplitter
 
 from app.loader import BackgroundTask
+from engine import cost as costs
+from widgets.cost_table import CostTable
 
 
 class SummaryTab(QObject):
@@ -25,6 +32,12 @@ class SummaryTab(QObject):
         self.dirty = True
         self._tasks: set[BackgroundTask] = set()
         self._stamp = 0
+        self.cost_table = CostTable(self.page)
+        self.cost_table.note.setToolTip(COST_CONVENTION)
+        splitter = self.page.findChild(QSplitter)
+        if splitter is not None:  # between model.summary() and the JSON config
+            splitter.insertWidget(1, self.cost_table)
+            splitter.setSizes([300, 300, 150])
         window.tabs.currentChanged.connect(self._on_tab_changed)
 
     def visible(self) -> bool:
@@ -53,6 +66,7 @@ class SummaryTab(QObject):
                 indent=2,
             )
         )
+        self.show_cost()
         if not self.document.ready:
             text.setPlainText("The summary appears once TensorFlow is loaded.")
             return
@@ -69,6 +83,14 @@ class SummaryTab(QObject):
         task.failed.connect(self._on_failed)
         self._tasks.add(task)
         task.start()
+
+    def show_cost(self) -> None:
+        """Fill the cost table from the document's latest analysis."""
+        rows, totals, note = cost_rows(self.document)
+        if rows:
+            self.cost_table.set_rows(rows, totals, note)
+        else:
+            self.cost_table.show_message(note)
 
     def _finish(self) -> bool:
         task = self.sender()
@@ -101,3 +123,49 @@ def summary_of(model_config: dict, input_shape: tuple | None) -> tuple[str, str]
     from engine.modelfile import summary_for_config
 
     return summary_for_config(model_config, input_shape)
+
+
+def cost_rows(document: Any) -> tuple[list[list[str]], list[str] | None, str]:
+    """(rows, totals, note) for the cost table from ``document``'s latest analysis."""
+    if getattr(document, "is_functional", False):
+        return [], None, "Per-layer cost is worked out for Sequential models only."
+    analysis = getattr(document, "analysis", None)
+    if analysis is None:
+        return [], None, "The cost appears once the model's shapes are known."
+    model = costs.model_cost(
+        document.project.get("model"), analysis, getattr(document, "input_signature", None)
+    )
+    rows = []
+    for layer in model.layers:
+        ops = f"{costs.format_count(layer.ops)} {layer.ops_kind}" if layer.ops else ""
+        rows.append(
+            [
+                layer.name,
+                layer.class_name,
+                "—" if layer.macs is None else f"{layer.macs:,}",
+                ops,
+                costs.format_bytes(layer.param_bytes),
+                costs.format_bytes(layer.activation_bytes),
+            ]
+        )
+    totals = [
+        "Total",
+        f"{len(rows)} layers",
+        f"{model.macs:,} ({costs.format_count(model.macs)})",
+        "",
+        costs.format_bytes(model.param_bytes),
+        costs.format_bytes(model.activation_bytes),
+    ]
+    note = "MACs: multiply-adds per sample (FLOPs ≈ 2 × MACs); hover here for what is counted."
+    if not model.complete:
+        note = "—: not modelled or not known; the totals add the known values. " + note
+    return rows, totals, note
+
+
+COST_CONVENTION = (
+    "MACs: multiply-adds per sample in inference (FLOPs ≈ 2 × MACs). Bias additions and "
+    "activation functions are not counted; pooling's comparisons and additions are under "
+    "Other ops; an Embedding's lookups too. Params memory: all parameters at the layer's "
+    "variable dtype. Output memory: one sample's output at its compute dtype (training keeps "
+    "these for the backward pass)."
+)

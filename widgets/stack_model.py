@@ -38,6 +38,7 @@ ErrorRole = Qt.ItemDataRole.UserRole + 3
 IsInputRole = Qt.ItemDataRole.UserRole + 4
 TitleRole = Qt.ItemDataRole.UserRole + 5
 ClassRole = Qt.ItemDataRole.UserRole + 6
+CostRole = Qt.ItemDataRole.UserRole + 7  # compact multiply-adds text ("1.2 M MACs") or ""
 
 ERROR_BACKGROUND = QColor(220, 53, 69, 60)
 ERROR_FOREGROUND = QColor(200, 30, 45)
@@ -58,6 +59,8 @@ class StackRow:
     is_input: bool = False
     # None: no checkbox (the layer has no weights to freeze); else the layer's trainable flag.
     trainable: bool | None = None
+    # Multiply-adds per sample, compact ("1.2 M MACs"; engine.cost); "" when unknown.
+    cost: str = ""
 
 
 def format_count(count: int | None) -> str:
@@ -160,6 +163,7 @@ class StackModel(QAbstractListModel):
             IsInputRole: row.is_input,
             TitleRole: row.title,
             ClassRole: row.class_name,
+            CostRole: row.cost,
         }.get(role)
 
     def flags(self, index):

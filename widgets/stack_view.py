@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from widgets.stack_model import (
     ERROR_FOREGROUND,
+    CostRole,
     ErrorRole,
     IsInputRole,
     ParamsRole,
@@ -37,12 +38,15 @@ from widgets.stack_model import (
 
 
 class StackDelegate(QStyledItemDelegate):
-    """Paints ``[x] icon  title ........ shape   params`` and, for a broken layer, its message.
+    """Paints ``[x] icon  title ........ shape   MACs   params`` and, for a broken layer, its
+    message. The MACs column (multiply-adds per sample) is left out of a row too narrow for
+    it; the row's tooltip always has the cost.
 
     The "trainable" checkbox is drawn (and clicked) by the style where the row has one; every
     row keeps its width free so icons and titles line up."""
 
     PADDING = 6
+    MIN_TITLE_WIDTH = 14  # characters the title keeps before the cost column is left out
 
     def sizeHint(self, option, index) -> QSize:
         metrics = option.fontMetrics
@@ -94,7 +98,15 @@ class StackDelegate(QStyledItemDelegate):
         )
         shape_width += 12
         params_rect = QRect(line.right() - params_width, line.top(), params_width, line.height())
-        shape_rect = QRect(params_rect.left() - shape_width, line.top(), shape_width, line.height())
+        # The multiply-adds column, where the title keeps room (else only in the tooltip).
+        cost_text = index.data(CostRole) or ""
+        cost_width = max(metrics.horizontalAdvance(cost_text), metrics.horizontalAdvance("000 K"))
+        cost_width = cost_width + 12 if cost_text else 0
+        room = params_rect.left() - shape_width - cost_width - left
+        if cost_text and room < self.MIN_TITLE_WIDTH * metrics.averageCharWidth():
+            cost_text, cost_width = "", 0
+        cost_rect = QRect(params_rect.left() - cost_width, line.top(), cost_width, line.height())
+        shape_rect = QRect(cost_rect.left() - shape_width, line.top(), shape_width, line.height())
         title_rect = QRect(left, line.top(), shape_rect.left() - left - 4, line.height())
 
         painter.save()
@@ -113,6 +125,8 @@ class StackDelegate(QStyledItemDelegate):
         align_right = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight
         painter.drawText(shape_rect, align_right, shape_text)
         painter.drawText(params_rect, align_right, params_text)
+        if cost_text:
+            painter.drawText(cost_rect, align_right, cost_text)
         if error:
             painter.setPen(ERROR_FOREGROUND if not selected else text_color)
             message_rect = QRect(left, line.bottom() + 2, rect.right() - left, metrics.height())
