@@ -66,7 +66,7 @@ class RecordingPainter(QPainter):
         super().__init__(device)
         self.texts = []
 
-    def drawText(self, *args):  # noqa: N802 (Qt's name)
+    def drawText(self, *args):
         self.texts.append(args[-1])
         return super().drawText(*args)
 
