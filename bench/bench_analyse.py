@@ -6,7 +6,8 @@ stack), an edit that changes the shapes after it (the first layer's units), inse
 at the top, a new input shape, and the memory grown over many such edits. A cold analysis
 computes every layer, so it bounds any single edit; a second, sequence-model stack (Conv1D,
 LSTM, GRU, Bidirectional: the slowest layers to build) shows the cold cost there.
-The target (issue 2) is ≤ 100 ms after one edit.
+The target (issue 2) is ≤ 100 ms after one edit; issue 14 adds the per-layer cost
+(``engine.cost.model_cost``) to that budget: an edit + analyse + cost line, and the cost alone.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from engine.quiet import import_keras
 
 import_keras()
 
+from engine import cost as C  # noqa: E402
 from engine import spec as S  # noqa: E402
 
 PATTERN = [("Dense", {"units": 64, "activation": "relu"}), ("BatchNormalization", {})]
@@ -100,6 +102,13 @@ def main() -> None:
     print(f"edit + analyse, next shapes change: {timed(edit_changing_next_shapes, 10)}")
     print(f"insert at top + analyse:            {timed(insert_at_top, 10)}")
     print(f"new input shape + analyse:          {timed(new_input_shape, 10)}")
+
+    def edit_analyse_and_cost():
+        edited = S.set_param(spec, 0, "units", 16 + next(counter) % 200)
+        C.model_cost(edited, S.analyse(edited))
+
+    print(f"edit + analyse + cost (issue 14):   {timed(edit_analyse_and_cost, 10)}")
+    print(f"cost alone (50 layers):             {timed(lambda: C.model_cost(spec, analysis), 50)}")
 
     before = rss_mib()
     for _ in range(300):
