@@ -10,6 +10,10 @@ it, the parameter count, whether the trained weights were loaded, and:
 - where only LayerLab opens it, whether the weights LayerLab read (by layer name) equal the
   ones Keras's own order-based HDF5 reader puts into the same translated model.
 
+When ``tf_keras`` (Keras 2 for TensorFlow 2.16+, not a LayerLab dependency) can be imported,
+e.g. ``PYTHONPATH=/path/to/tf_keras``, each file is also opened with real Keras 2 and the
+largest difference between its predictions and LayerLab's is printed ("vs Keras 2").
+
 Ends with "LayerLab opened X of Y Keras 2 files (plain Keras 3.15: Z)". The files are not
 part of the repository (collect them yourself: see /work/real_models/sources.csv).
 """
@@ -77,6 +81,30 @@ def same_predictions(a, b, inputs) -> bool:
     )
 
 
+def keras2_difference(path: Path, loaded, inputs) -> str:
+    """Largest |difference| between real Keras 2's (tf_keras) predictions and LayerLab's."""
+    try:
+        import tf_keras
+    except ImportError:
+        return ""
+    try:
+        reference = tf_keras.models.load_model(path, compile=False)
+        theirs = reference(inputs, training=False)
+    except Exception as error:
+        return f"Keras 2 fails: {str(error).splitlines()[0][:40]}"
+    theirs = theirs if isinstance(theirs, list | tuple) else [theirs]
+    ours = _predict(loaded.model, inputs)
+    if len(ours) != len(theirs):
+        return "Keras 2: other outputs"
+    worst = max(
+        float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+        if np.shape(a) == np.shape(b)
+        else np.inf
+        for a, b in zip(ours, theirs, strict=True)
+    )
+    return f"vs Keras 2: {worst:.1e}"
+
+
 def keras_reader_agrees(path: Path, loaded) -> bool | None:
     """Build the same translated config again and let Keras's own (order-based) HDF5
     weight reader fill it: do its weights equal LayerLab's?"""
@@ -89,6 +117,8 @@ def keras_reader_agrees(path: Path, loaded) -> bool | None:
             with saving_options.keras_option_scope(use_legacy_config=True):
                 twin = saving_utils.model_from_config(copy.deepcopy(translated))
             legacy_h5_format.load_weights_from_hdf5_group(h5["model_weights"], twin)
+            if keras2.is_keras2(loaded.keras_version):
+                keras2.match_keras2_activations(twin)
         except Exception:
             return None
     ours, theirs = loaded.model.get_weights(), twin.get_weights()
@@ -162,6 +192,12 @@ def main(argv=None) -> int:
             check = {True: "= Keras reader", False: "!= Keras reader", None: "no Keras reader"}[
                 agrees
             ]
+        if ours is not None:
+            try:
+                difference = keras2_difference(path, ours, random_inputs(ours.model))
+            except Exception as error:
+                difference = f"no comparison ({type(error).__name__})"
+            check = f"{check}; {difference}" if difference else check
         params = f"{ours.model.count_params():,}" if ours is not None else "-"
         weights = str(ours.weights_loaded) if ours is not None else "-"
         print(

@@ -671,3 +671,89 @@ def _check_shape(variable, dataset: h5py.Dataset, layer, file_name: str) -> None
             f"its weight {variable.name!r} of shape {want}, but the file stores {have}; the "
             "file does not match its config."
         )
+
+
+# --- activations that changed meaning --------------------------------------------------------
+
+# Keras 2's hard_sigmoid is clip(0.2 x + 0.5, 0, 1); Keras 3's is clip(x / 6 + 0.5, 0, 1).
+# keras2_hard_sigmoid(x) == keras3_hard_sigmoid(1.2 x): scaling the weights that feed it by
+# 1.2 makes a Keras 3 model compute exactly what the Keras 2 model did.
+HARD_SIGMOID_SCALE = 1.2
+# Which gates of a recurrent kernel go through ``recurrent_activation`` (in kernel order).
+_RECURRENT_GATES = {"LSTM": (True, True, False, True), "GRU": (True, True, False)}
+
+
+def match_keras2_activations(model) -> list[str]:
+    """Rescale the weights feeding Keras 2's ``hard_sigmoid`` so the model predicts as it did
+    in Keras 2 (the default ``recurrent_activation`` of LSTM/GRU up to Keras 2.2). Call after
+    the file's weights were loaded; returns a note per layer changed."""
+    import keras
+
+    hard_sigmoid = keras.activations.hard_sigmoid
+    notes = []
+    seen: set[int] = set()
+    for layer in _all_layers(model):
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        cell = getattr(layer, "cell", None)
+        kind = _cell_kind(cell)
+        if kind and getattr(cell, "recurrent_activation", None) is hard_sigmoid:
+            _scale_gates(cell, _RECURRENT_GATES[kind])
+            notes.append(
+                f"{type(layer).__name__} {layer.name!r}: recurrent_activation hard_sigmoid is "
+                "steeper in Keras 2; its gate weights were scaled by 1.2 to predict as before"
+            )
+        if cell is None and getattr(layer, "activation", None) is hard_sigmoid:
+            kernel = getattr(layer, "kernel", None)
+            if kernel is not None:
+                kernel.assign(kernel.numpy() * HARD_SIGMOID_SCALE)
+                bias = getattr(layer, "bias", None)
+                if bias is not None:
+                    bias.assign(bias.numpy() * HARD_SIGMOID_SCALE)
+                notes.append(
+                    f"{type(layer).__name__} {layer.name!r}: activation hard_sigmoid is steeper "
+                    "in Keras 2; its weights were scaled by 1.2 to predict as before"
+                )
+            else:
+                notes.append(
+                    f"{type(layer).__name__} {layer.name!r}: activation hard_sigmoid is steeper "
+                    "in Keras 2 (0.2 x + 0.5) than in Keras 3 (x / 6 + 0.5); predictions differ"
+                )
+    return notes
+
+
+def _cell_kind(cell) -> str | None:
+    name = type(cell).__name__ if cell is not None else ""
+    if name.startswith("LSTMCell") or name.startswith("ConvLSTM"):
+        return "LSTM"
+    if name.startswith("GRUCell"):
+        return "GRU"
+    return None
+
+
+def _scale_gates(cell, gates: tuple[bool, ...]) -> None:
+    """Multiply the kernel/recurrent-kernel/bias columns of the given gates by 1.2."""
+    count = len(gates)
+    for name in ("kernel", "recurrent_kernel", "bias"):
+        variable = getattr(cell, name, None)
+        if variable is None:
+            continue
+        value = variable.numpy()
+        width = value.shape[-1] // count
+        factor = np.ones(value.shape[-1], dtype=value.dtype)
+        for index, scaled in enumerate(gates):
+            if scaled:
+                factor[index * width : (index + 1) * width] = HARD_SIGMOID_SCALE
+        variable.assign(value * factor)
+
+
+def _all_layers(model) -> Iterator[Any]:
+    """Every layer inside ``model``: nested models' and wrapped layers too."""
+    for layer in getattr(model, "layers", []):
+        yield layer
+        yield from _all_layers(layer)
+        for attribute in ("forward_layer", "backward_layer", "layer"):
+            inner = getattr(layer, attribute, None)
+            if inner is not None and inner is not layer:
+                yield inner

@@ -985,6 +985,8 @@ def _load_legacy(target: Path, config: dict, meta: dict, found: dict) -> LoadedM
         raise ModelFileError(
             f"Cannot open {name}: its weights could not be read ({_one_line(error)})."
         ) from error
+    if count and keras2.is_keras2(found.get("keras_version")):
+        notes = [*notes, *keras2.match_keras2_activations(model)]
     weights_loaded = count > 0 or not model.weights
     return _loaded(model, weights_loaded=weights_loaded, rewrites=notes, **found)
 

@@ -126,6 +126,59 @@ def test_time_major_is_dropped_from_recurrent_layers(tmp_path, class_name):
     assert_same_predictions(loaded.model, reference, seq_inputs((2, 5, 3)))
 
 
+def keras2_hard_sigmoid(x):
+    """Keras 2's hard_sigmoid (Keras 3's is clip(x / 6 + 0.5, 0, 1))."""
+    return keras.ops.clip(0.2 * x + 0.5, 0.0, 1.0)
+
+
+@pytest.mark.parametrize("class_name", ["LSTM", "GRU"])
+def test_keras2_hard_sigmoid_gates_predict_as_in_keras2(tmp_path, class_name):
+    """Keras ≤ 2.2's LSTM/GRU default recurrent_activation was hard_sigmoid, whose slope
+    Keras 3 changed: the opened model must still compute the Keras 2 function."""
+    extra = {"reset_after": False} if class_name == "GRU" else {}
+    layer = getattr(keras.layers, class_name)(
+        4, recurrent_activation=keras2_hard_sigmoid, return_sequences=True, **extra
+    )
+    reference = keras.Sequential([keras.Input((6, 3)), layer])
+    randomise(reference)
+    config = sequential(
+        "sequential_1",
+        [
+            input_layer("x", [None, 6, 3]),
+            rnn(
+                class_name,
+                "rnn_1",
+                4,
+                return_sequences=True,
+                recurrent_activation="hard_sigmoid",
+                **extra,
+            ),
+        ],
+    )
+    path = write_keras2_h5(
+        tmp_path / "hard.h5",
+        config,
+        {"rnn_1": named_weights("rnn_1", RNN_WEIGHTS, layer.get_weights())},
+        keras_version="2.2.4",
+    )
+    loaded = load_model_file(path)
+    assert any("hard_sigmoid is steeper in Keras 2" in note for note in loaded.rewrites)
+    inputs = seq_inputs((3, 6, 3)) * 3  # reach the clipped parts too
+    ours, theirs = predictions(loaded.model, inputs)[0], predictions(reference, inputs)[0]
+    np.testing.assert_allclose(ours, theirs, atol=2e-6)
+    assert np.abs(ours - theirs).max() < 1e-5
+
+
+def test_a_keras3_file_keeps_keras3s_hard_sigmoid(tmp_path):
+    layer = keras.layers.LSTM(3, recurrent_activation="hard_sigmoid")
+    model = keras.Sequential([keras.Input((4, 2)), layer])
+    save_model(model, tmp_path / "k3.h5")
+    loaded = load_model_file(tmp_path / "k3.h5")
+    assert loaded.rewrites == []
+    for ours, theirs in zip(loaded.model.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def test_gru_without_reset_after_is_keras2s_single_bias_gru(tmp_path):
     layer = keras.layers.GRU(4, reset_after=False)
     reference = keras.Sequential([keras.Input((5, 3)), layer])
