@@ -7,15 +7,18 @@ on one line::
      "workdir": "/project/folder", "epochs": null, "evaluate_test": true,
      "fold": {"k": 5, "index": 2, "seed": 0} | null}
 
+(or ``"project_path"`` instead of ``"project"``; optional overrides ``"params"``:
+``{path: value}`` as ``engine.search.apply_params`` takes them, and ``"seed"``: fit.seed)
+
 and runs each, one after the other, with ``engine.training.run`` -- the function behind the
 window's Train button and ``main.py train`` -- and a sink that writes every event as one
 JSON line to stdout (``engine.worker_protocol``). Other stdin lines control the running job:
-``stop <id>``, ``pause <id>``, ``resume <id>``. SIGTERM and the end of stdin (the parent is
-done, or died) stop the job and end the worker; SIGINT is ignored (Ctrl-C in a terminal
-reaches the parent, which stops its workers itself). Each job's run record (``engine.runs``
-format, weights in ``runs/<id>.h5``) and ``result.json`` go into its ``out`` folder, and a
-``JobResult`` is its last event. The dataset is loaded once per worker while the jobs ask
-for the same one.
+``stop <id>``, ``pause <id>``, ``resume <id>`` (without the id: the job running now).
+SIGTERM and the end of stdin (the parent is done, or died) stop the job and end the worker;
+SIGINT is ignored (Ctrl-C in a terminal reaches the parent, which stops its workers itself).
+Each job's run record (``engine.runs`` format, weights in ``runs/<id>.h5``) and
+``result.json`` go into its ``out`` folder, and a ``JobResult`` is its last event. The
+dataset is loaded once per worker while the jobs ask for the same one.
 
 **The parent** (``WorkerPool``) starts up to N such processes with ``subprocess.Popen``
 (a fresh interpreter each: nothing of TensorFlow is forked), one reader thread per process
@@ -75,7 +78,8 @@ def default_workers() -> int:
 class Job:
     """One training run for a worker. ``project``: the project dict as it is to be trained
     (its runs are not sent); ``out``: the folder the worker writes into; ``label``: how
-    messages name it ("trial 3"); ``timeout``: seconds before it is killed (None: never)."""
+    messages name it ("trial 3"); ``timeout``: seconds before it is killed (None: never);
+    ``params`` ({path: value}) and ``seed`` (fit.seed): applied by the worker."""
 
     id: str
     project: dict
@@ -86,6 +90,8 @@ class Job:
     fold: dict | None = None
     label: str = ""
     timeout: float | None = None
+    params: dict | None = None
+    seed: int | None = None
 
     def to_json(self) -> str:
         project = {k: v for k, v in self.project.items() if k not in ("runs", "groups")}
@@ -98,6 +104,8 @@ class Job:
                 "epochs": self.epochs,
                 "evaluate_test": self.evaluate_test,
                 "fold": self.fold,
+                "params": self.params,
+                "seed": self.seed,
             }
         )
 
@@ -555,9 +563,18 @@ def run_job(job: dict, sink, control) -> JobResult:
     out = Path(job.get("out") or ".")
     out.mkdir(parents=True, exist_ok=True)
     try:
-        from engine.project import validate_project
+        from engine.project import load_project, validate_project
 
-        project = validate_project(job.get("project"))
+        if job.get("project") is None and job.get("project_path"):
+            project = load_project(job["project_path"])
+        else:
+            project = validate_project(job.get("project"))
+        if job.get("params"):
+            from engine.search import apply_params
+
+            project = validate_project(apply_params(project, job["params"]))
+        if job.get("seed") is not None:
+            project["fit"] = {**project["fit"], "seed": int(job["seed"])}
         dataset = _job_dataset(project, job.get("fold"))
     except Exception as error:
         message = str(error) if isinstance(error, LayerLabError) else _load_failure(error, job)
@@ -669,7 +686,7 @@ class _Inbox:
             command, _, job_id = line.partition(" ")
             with self.lock:
                 current = self.current
-                if current is None or job_id != current[0]:
+                if current is None or job_id not in ("", current[0]):
                     if command == "stop" and job_id in self.queued:
                         self.stopped.add(job_id)
                     continue

@@ -39,7 +39,8 @@ def test_jobs_run_in_a_worker_and_their_events_arrive_in_order(tmp_path, pool):
     project = tiny_project(epochs=2)
     bad = tiny_project()
     bad["model"]["layers"][1]["config"]["units"] = 0
-    pool.submit(Job("a", project, tmp_path / "a", label="job a"))
+    params = {"model.layers[1].config.units": 6}
+    pool.submit(Job("a", project, tmp_path / "a", label="job a", params=params, seed=3))
     pool.submit(Job("bad", bad, tmp_path / "bad", label="job bad"))
     pool.submit(Job("c", project, tmp_path / "c", label="job c"))
     pool.stop("c")  # still queued: it never starts
@@ -59,6 +60,8 @@ def test_jobs_run_in_a_worker_and_their_events_arrive_in_order(tmp_path, pool):
     assert result.status == "completed" and result.parameter_count > 0
     record = result.record
     assert len(record["history"]["val_loss"]) == 2
+    assert record["snapshot"]["model"]["layers"][1]["config"]["units"] == 6  # the overrides
+    assert record["snapshot"]["fit"]["seed"] == 3
     assert (tmp_path / "a" / record["weights"]).is_file()  # runs/<id>.h5 in its folder
     assert (tmp_path / "a" / "result.json").is_file()
     # A project Keras refuses fails its own job only, with a sentence that says why.
