@@ -996,6 +996,11 @@ def _translate(name: str, config: dict) -> tuple[dict, list[str]]:
         return keras2.translate(config)
     except ModelFileError as error:
         raise ModelFileError(f"Cannot open {name}: {error.message}", field=error.field) from None
+    except Exception as error:  # a config of a shape no Keras wrote
+        raise ModelFileError(
+            f"Cannot open {name}: its Keras 2 model config has a form LayerLab does not "
+            f"recognise ({_one_line(error)})."
+        ) from error
 
 
 def _config_check(name: str, meta: dict | None = None) -> ConfigCheck:
