@@ -9,6 +9,7 @@ Who owns what:
 - ``TrainingFlow``: Train/Pause/Stop, live events, recording runs, the Runs panel, export.
 - ``SummaryTab``: Keras's summary of the current model.
 - ``GraphTab``: the current model's layer graph (a functional model is shown there).
+- ``WeightsTab``: the selected run's weights over time (``fit.record_weights``).
 
 The window itself only builds the widgets, routes document notifications to views
 (``_on_document_changed``, ``_on_document_reset`` — the one place every view is reset when
@@ -36,6 +37,7 @@ from app.settings import AppSettings
 from app.stack_rows import FUNCTIONAL_NOTICE
 from app.summary_tab import SummaryTab
 from app.training_flow import TrainingFlow
+from app.weights_tab import WeightsTab
 from app.window_layout import ICON_DIR, WindowLayout, category_icon
 from engine.errors import LayerLabError
 
@@ -82,6 +84,7 @@ class MainWindow(QMainWindow):
         self.training = TrainingFlow(self)
         self.summary = SummaryTab(self)
         self.graph = GraphTab(self)  # the Graph tab follows the document itself
+        self.weights = WeightsTab(self)  # the selected run's weights over time
         self.layout_builder.build_menus()
         self._connect()
         self.layout_builder.fit_to_screen(1280, 800)

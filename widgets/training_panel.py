@@ -300,6 +300,15 @@ class TrainingPanel(QWidget):
         self.shuffle.setObjectName("shuffleCheck")
         self.shuffle.toggled.connect(lambda v: self._set_fit("shuffle", bool(v)))
         fit_form.addRow("", self.shuffle)
+        self.record_weights = QCheckBox("Record weight histograms")
+        self.record_weights.setObjectName("recordWeightsCheck")
+        self.record_weights.setToolTip(
+            "At each epoch end, keep a histogram of every weight tensor and the norms of each "
+            "layer's weights and last update (shown in the Weights tab for the run); at the end, "
+            "check ReLU layers for dead units on the validation data"
+        )
+        self.record_weights.toggled.connect(lambda v: self._set_fit("record_weights", bool(v)))
+        fit_form.addRow("", self.record_weights)
         self.seed = self._spin("seedSpin", -1, 2_147_483_647, "Random seed (random: none)")
         self.seed.setSpecialValueText("random")
         self.seed.valueChanged.connect(lambda v: self._set_fit("seed", None if v < 0 else v))
@@ -581,6 +590,7 @@ class TrainingPanel(QWidget):
         self.batch_size.setValue(int(fit.get("batch_size", 32)))
         self.validation_split.setValue(float(fit.get("validation_split", 0.0)))
         self.shuffle.setChecked(bool(fit.get("shuffle", True)))
+        self.record_weights.setChecked(fit.get("record_weights") is True)
         seed = fit.get("seed")
         self.seed.setValue(-1 if seed is None else int(seed))
         weights = fit.get("class_weight")
