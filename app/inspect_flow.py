@@ -167,7 +167,7 @@ def compute(model, dataset, payload: dict, class_index: int | None, titles: dict
     what = payload.get("what", "explain")
     if what == "activations":
         if "raw" in payload:
-            x_row = np.asarray(dataset.encode_inputs(payload["raw"]))[0]
+            x_row = inspect_model.encode_one(dataset, payload["raw"])
             title = "your input"
         else:
             row = int(payload["rows"][0])

@@ -173,18 +173,11 @@ def _probe(model, batch):
     import keras
 
     inputs = _model_inputs(model, batch)
-    layers, outputs = [], []
-    for layer in _flat_layers(model):
-        try:
-            output = layer.output
-        except Exception:
-            continue  # a layer used twice, or not connected to the model's inputs
-        if isinstance(output, list | tuple):
-            if not output:
-                continue
-            output = output[0]
-        layers.append(layer)
-        outputs.append(output)
+    graph, pairs = _layer_outputs(model)
+    if graph is not None:
+        inputs = _single(graph.inputs)
+    layers = [layer for layer, _ in pairs]
+    outputs = [tensor for _, tensor in pairs]
     if not outputs:
         raise LayerLabError("This model has no layers whose outputs can be shown.")
     try:
@@ -197,6 +190,58 @@ def _probe(model, batch):
     with _probe_lock:
         _probes[model] = entry
     return entry
+
+
+def _graph(model):
+    """The functional graph the model runs (a Sequential keeps one inside), or None."""
+    import keras
+
+    if isinstance(model, keras.Sequential):
+        model = getattr(model, "_functional", None)
+    return model if getattr(model, "_nodes_by_depth", None) else None
+
+
+def _layer_outputs(model) -> tuple[Any, list]:
+    """(graph, [(layer, its output tensor in that graph)]) in running order.
+
+    ``layer.output`` is the layer's *first* symbolic call, which need not be the one on the
+    path the model runs (a Sequential loaded from a file calls its layers several times while
+    it is rebuilt): a model built from such tensors computes each layer twice and the
+    gradient of the output with respect to them is None. The graph's own nodes are right.
+    """
+    import keras
+
+    graph = _graph(model)
+    pairs: list = []
+    if graph is None:
+        for layer in _flat_layers(model):
+            try:
+                output = layer.output
+            except Exception:
+                continue  # a layer used twice, or not connected to the model's inputs
+            pairs.append((layer, output))
+    else:
+        seen: set[int] = set()
+        for depth in sorted(graph._nodes_by_depth, reverse=True):
+            for node in graph._nodes_by_depth[depth]:
+                layer = node.operation
+                if isinstance(layer, keras.layers.InputLayer) or id(layer) in seen:
+                    continue
+                seen.add(id(layer))
+                pairs.append((layer, node.outputs))
+    result = []
+    for layer, output in pairs:
+        if isinstance(output, list | tuple):
+            if not output:
+                continue
+            output = output[0]
+        result.append((layer, output))
+    return graph, result
+
+
+def _single(tensors):
+    tensors = list(tensors)
+    return tensors[0] if len(tensors) == 1 else tensors
 
 
 def _flat_layers(model) -> list:
@@ -288,7 +333,7 @@ def explain(
         conv = _last_conv(layers, batch)
         embedding = _first_embedding(layers)
         if conv is not None:
-            result = _gradcam(model, batch, conv, index)
+            result = _gradcam(model, batch, conv, index, layers)
         elif embedding is not None:
             result = _token_saliency(model, batch, embedding, index, vocabulary)
         else:
@@ -402,10 +447,8 @@ def _rank(tensor) -> int:
 
 
 def _last_conv(layers, batch):
-    """The last layer with a rank-4 output (batch, H, W, C) on an image input, preferring
-    convolutions; None when the model has none (or its input is not an image)."""
-    if batch.ndim != 4:
-        return None
+    """The last convolution with a rank-4 output (batch, H, W, C); None when the model has
+    none. The input need not be an image: a flat input reshaped inside counts too."""
     found = None
     for layer in layers:
         try:
@@ -436,9 +479,13 @@ def _grad_model(model, layer):
         cached = _grad_models.setdefault(model, {}).get(layer.name)
     if cached is not None:
         return cached
-    inputs = _model_inputs(model, None)
+    graph, pairs = _layer_outputs(model)
+    tensor = next((t for candidate, t in pairs if candidate is layer), None)
+    source = graph if graph is not None else model
     try:
-        grad_model = keras.Model(inputs, [layer.output, model.outputs[0]])
+        if tensor is None:
+            raise ValueError(f"{layer.name} is not on the model's path")
+        grad_model = keras.Model(_single(source.inputs), [tensor, source.outputs[0]])
     except Exception as error:
         raise LayerLabError(
             f"The output of {layer.name} cannot be reached from the model's input: "
@@ -449,7 +496,7 @@ def _grad_model(model, layer):
     return grad_model
 
 
-def _gradcam(model, batch, conv, index: int) -> dict:
+def _gradcam(model, batch, conv, index: int, layers) -> dict:
     import tensorflow as tf
 
     grad_model = _grad_model(model, conv)
@@ -463,7 +510,7 @@ def _gradcam(model, batch, conv, index: int) -> dict:
     weights = tf.reduce_mean(grads, axis=(1, 2))  # (1, C)
     cam = tf.nn.relu(tf.reduce_sum(maps * weights[:, None, None, :], axis=-1))[0]
     cam = cam.numpy().astype("float64")
-    height, width = int(batch.shape[1]), int(batch.shape[2])
+    height, width = _image_size(batch, layers, conv, cam.shape)
     heatmap = _upsample(cam, height, width)
     top = float(heatmap.max())
     note = ""
@@ -477,6 +524,23 @@ def _gradcam(model, batch, conv, index: int) -> dict:
         "layer": str(conv.name),
         "note": note,
     }
+
+
+def _image_size(batch, layers, conv, fallback) -> tuple[int, int]:
+    """The picture the heat map is drawn over: the input image, or the first image-shaped
+    tensor inside the model (a flat input reshaped to H×W×C), or the map itself."""
+    if batch.ndim == 4:
+        return int(batch.shape[1]), int(batch.shape[2])
+    for layer in layers:
+        if layer is conv:
+            break
+        try:
+            shape = tuple(layer.output.shape)
+        except Exception:
+            continue
+        if len(shape) == 4 and shape[1] and shape[2]:
+            return int(shape[1]), int(shape[2])
+    return int(fallback[0]), int(fallback[1])
 
 
 def _upsample(cam: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -674,10 +738,28 @@ def explain_cell(
 
 def explain_input(model, dataset, raw, class_index: int | None = None) -> Explanation:
     """``explain`` for new raw input (what the Predict box takes)."""
-    batch = dataset.encode_inputs(raw)
-    x_row = np.asarray(batch)[0]
+    x_row = encode_one(dataset, raw)
     explanation = explain(model, x_row, class_index, **dataset_names(dataset))
     return _with(explanation, sample=dataset.describe_input(x_row), title="your input")
+
+
+def encode_one(dataset, raw) -> np.ndarray:
+    """New raw input encoded like the dataset's inputs: the first row, as the model takes it.
+    Input that does not fit is a plain ``LayerLabError``."""
+    try:
+        batch = np.asarray(dataset.encode_inputs(raw))
+    except LayerLabError:
+        raise
+    except Exception as error:
+        shape = tuple(getattr(dataset, "input_shape", ()) or ())
+        if isinstance(raw, list | tuple) and len(shape) == 1:
+            message = f"The input has {len(raw)} values; this dataset's inputs have {shape[0]}."
+        else:
+            message = f"The input does not fit this dataset's inputs: {_one_line(error)}."
+        raise LayerLabError(message, fix="Type an input like the dataset's samples.") from error
+    if not len(batch):
+        raise LayerLabError("The input held nothing to look at.")
+    return batch[0]
 
 
 def _with(explanation: Explanation, **changes) -> Explanation:

@@ -196,3 +196,42 @@ def test_explain_refuses_a_class_the_model_does_not_have(tabular):
 
 def test_decode_tokens_marks_ids_outside_the_vocabulary():
     assert inspect_model.decode_tokens([2, 3, 99], ["", "?", "a", "b"]) == ["a", "b", "#99"]
+
+
+def test_gradcam_for_a_flat_input_reshaped_to_an_image_inside_the_model():
+    """The digits CNN takes 64 numbers and reshapes them: Grad-CAM still applies, drawn at
+    the 8×8 size of the reshaped image (it fell back to per-feature saliency before)."""
+    keras.utils.set_random_seed(4)
+    model = keras.Sequential(
+        [
+            keras.Input((64,)),
+            keras.layers.Reshape((8, 8, 1)),
+            keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    sample = np.random.default_rng(0).random(64).astype("float32")
+    explanation = inspect_model.explain(model, sample, class_index=0)
+    assert explanation.kind == "gradcam" and explanation.layer == "conv"
+    assert explanation.heatmap.shape == (8, 8)
+
+
+def test_gradcam_and_activations_of_a_model_loaded_from_a_file(cnn, tmp_path):
+    """A Sequential loaded from .h5 has called its layers several times while rebuilding;
+    ``layer.output`` is then off the model's path and the gradient was None ("The class
+    score does not depend on last_conv's output")."""
+    from engine.modelfile import load_model_file, save_model
+
+    save_model(cnn, tmp_path / "cnn.h5")
+    loaded = load_model_file(tmp_path / "cnn.h5").model
+    x, _ = _square_images(1, np.random.default_rng(9), quadrant=2)
+    explanation = inspect_model.explain(loaded, x[0], class_index=1)
+    assert explanation.kind == "gradcam" and explanation.heatmap.shape == (16, 16)
+    heat = explanation.heatmap
+    masses = [heat[:8, :8].sum(), heat[:8, 8:].sum(), heat[8:, :8].sum(), heat[8:, 8:].sum()]
+    assert int(np.argmax(masses)) == 2
+    layers = inspect_model.activations(loaded, x[0])
+    assert [a.name for a in layers] == [layer.name for layer in loaded.layers]
+    expected = np.asarray(loaded.predict(x, verbose=0))[0]
+    assert np.allclose(layers[-1].values, expected, atol=1e-5)
