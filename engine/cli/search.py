@@ -113,8 +113,7 @@ class TrialPrinter:
                 what = "pruned"
             else:
                 what = f"failed: {event.message}"
-            run = f" [{event.run_id}]" if event.run_id else ""
-            self._line(f"Trial {event.number} {what} ({params_text(event.params)}){run}")
+            self._line(f"Trial {event.number} {what} ({params_text(event.params)})")
 
     def _line(self, text: str) -> None:
         self.out.write(text + "\n")
