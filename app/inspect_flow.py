@@ -41,6 +41,7 @@ class InspectWindow(QDialog):
         self.class_combo = QComboBox()
         self.class_combo.setObjectName("explainClass")
         self.class_combo.setToolTip("The class whose score is explained")
+        self.class_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.tabs = QTabWidget()
         self.activations = ActivationView()
         self.explanations = ExplanationView()

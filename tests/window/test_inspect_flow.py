@@ -110,11 +110,14 @@ def test_layer_outputs_and_gradcam_of_the_cnn(qtbot, panel, tmp_path):
     assert "Grad-CAM over last_conv" in header
     assert f"test sample {row}: true {result.gallery[0].true_label}" in header
     assert cards[0].findChild(QLabel, "explanationOverlay") is not None
+    qtbot.wait(50)  # children added to a shown layout appear on the next event loop turn
+    assert cards[0].isVisible()
     shot = tmp_path / "inspect_cnn.png"
     window.grab().save(str(shot))
     if os.environ.get("LAYERLAB_SHOTS"):
         window.grab().save(os.path.join(os.environ["LAYERLAB_SHOTS"], "inspect_cnn_why.png"))
         window.tabs.setCurrentIndex(0)
+        qtbot.wait(50)
         window.grab().save(os.path.join(os.environ["LAYERLAB_SHOTS"], "inspect_cnn_layers.png"))
 
 
