@@ -85,6 +85,11 @@ FUNCTIONAL_NOTE = (
     "a functional model: summary, evaluation and export work; it cannot be edited as a stack"
 )
 
+NESTED_NOTE = (
+    "a Sequential model holding other models ({names}; a Teachable Machine export holds "
+    "MobileNet): summary, evaluation and export work; it cannot be edited as a stack"
+)
+
 # Layers that execute code stored in (or named by) the file, and why.
 CODE_RUNNING_LAYERS = {
     "Lambda": "runs arbitrary code",
@@ -953,7 +958,12 @@ def _keras_load(target: Path):
 
 def _loaded(model, **fields) -> LoadedModel:
     if isinstance(model, keras.Sequential):
-        return LoadedModel(model=model, spec=model.get_config(), editable=True, note="", **fields)
+        nested = [layer.name for layer in model.layers if isinstance(layer, keras.Model)]
+        if not nested:
+            spec = model.get_config()
+            return LoadedModel(model=model, spec=spec, editable=True, note="", **fields)
+        note = NESTED_NOTE.format(names=", ".join(repr(name) for name in nested))
+        return LoadedModel(model=model, spec=None, editable=False, note=note, **fields)
     return LoadedModel(model=model, spec=None, editable=False, note=FUNCTIONAL_NOTE, **fields)
 
 

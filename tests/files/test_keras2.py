@@ -552,6 +552,10 @@ def test_nested_sequential_with_a_functional_model_teachable_machine_style(tmp_p
     )
     loaded = load_model_file(path)
     assert loaded.weights_loaded
+    assert not loaded.editable and loaded.spec is None  # the stack cannot show nested models
+    assert loaded.note.startswith(
+        "a Sequential model holding other models ('sequential_9', 'sequential_11'; "
+    )
     assert "Functional 'model1': single input_layers and output_layers unwrapped" in (
         loaded.rewrites
     )
