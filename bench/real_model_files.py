@@ -42,9 +42,10 @@ keras = import_keras()
 
 
 def random_inputs(model, seed: int = 0):
-    """A batch of 2 random inputs fitting ``model``: integer ids below the smallest
-    Embedding vocabulary when the model has an Embedding, else normal floats; unknown
-    sizes (sequence lengths) become 7."""
+    """A batch of 2 random inputs fitting ``model``: integer ids from 1 to below the smallest
+    Embedding vocabulary when the model has an Embedding (0 is padding: with mask_zero, what
+    a layer outputs at masked steps differs between Keras versions and means nothing), else
+    normal floats; unknown sizes (sequence lengths) become 7."""
     rng = np.random.default_rng(seed)
     vocab = [
         layer.input_dim for layer in _all_layers(model) if isinstance(layer, keras.layers.Embedding)
@@ -53,7 +54,7 @@ def random_inputs(model, seed: int = 0):
     for tensor in model.inputs:
         shape = [2] + [7 if size is None else int(size) for size in tensor.shape[1:]]
         if vocab:
-            arrays.append(rng.integers(0, min(vocab), size=shape).astype("float32"))
+            arrays.append(rng.integers(1, max(min(vocab), 2), size=shape).astype("float32"))
         else:
             arrays.append(rng.normal(size=shape).astype("float32"))
     return arrays[0] if len(arrays) == 1 else arrays
