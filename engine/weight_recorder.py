@@ -57,8 +57,9 @@ EXPLODING_FACTOR = 10.0
 
 
 def _numpy(variable) -> np.ndarray:
+    """The variable's value as a float32 copy (a copy: Keras may reuse its buffer)."""
     value = variable.numpy() if hasattr(variable, "numpy") else variable
-    return np.asarray(value, dtype=np.float64)
+    return np.array(value, dtype=np.float32)
 
 
 def _tensor_name(variable, layer_name: str) -> str:
@@ -70,8 +71,10 @@ def _tensor_name(variable, layer_name: str) -> str:
 def histogram(values: np.ndarray, bins: int) -> tuple[list[float], list[int], int]:
     """([lo, hi], counts, non-finite count) of ``values`` over ``bins`` equal bins spanning
     their finite range (a constant tensor gets the range value ± 0.5)."""
-    flat = np.asarray(values, dtype=np.float64).reshape(-1)
-    finite = flat[np.isfinite(flat)]
+    flat = np.asarray(values)
+    flat = flat.reshape(-1) if flat.dtype.kind == "f" else flat.reshape(-1).astype(np.float64)
+    finite_mask = np.isfinite(flat)
+    finite = flat if finite_mask.all() else flat[finite_mask]
     nonfinite = int(flat.size - finite.size)
     if finite.size == 0:
         return [0.0, 0.0], [0] * bins, nonfinite
@@ -82,8 +85,10 @@ def histogram(values: np.ndarray, bins: int) -> tuple[list[float], list[int], in
     # (a diverged layer's ±1e308) or that are too narrow for its edges.
     width = hi * 0.5 - lo * 0.5
     if width > 0 and math.isfinite(width):
-        index = np.floor((finite * 0.5 - lo * 0.5) / width * bins)
-        index = np.clip(np.nan_to_num(index, nan=0.0), 0, bins - 1).astype(np.int64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = (finite * 0.5 - lo * 0.5) * (bins / width)
+        index = np.nan_to_num(scaled, nan=0.0, posinf=bins - 1, neginf=0.0).astype(np.int64)
+        np.clip(index, 0, bins - 1, out=index)
     else:
         index = np.zeros(finite.size, dtype=np.int64)
     counts = np.bincount(index, minlength=bins)
@@ -91,7 +96,13 @@ def histogram(values: np.ndarray, bins: int) -> tuple[list[float], list[int], in
 
 
 def _norm(arrays: list[np.ndarray]) -> float:
-    return float(math.sqrt(sum(float(np.sum(np.square(a))) for a in arrays)))
+    """L2 norm of all the arrays together."""
+    total = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged layer: inf, said so
+        for a in arrays:
+            flat = a.reshape(-1)
+            total += float(np.dot(flat, flat))
+    return math.sqrt(total) if math.isfinite(total) else float("inf")
 
 
 def is_relu(layer) -> bool:
@@ -203,7 +214,8 @@ class WeightRecorder(keras.callbacks.Callback):
         for entry, layer, previous in zip(self._layers, layers, self._previous, strict=True):
             arrays = [_numpy(v) for v in layer.weights]
             norm = _norm(arrays)
-            update = _norm([a - p for a, p in zip(arrays, previous, strict=True)])
+            with np.errstate(over="ignore", invalid="ignore"):
+                update = _norm([a - p for a, p in zip(arrays, previous, strict=True)])
             self._check_exploding(entry, norm)
             if record:
                 entry["norm"].append(_finite(norm))

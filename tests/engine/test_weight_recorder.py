@@ -210,3 +210,26 @@ def test_record_weights_must_be_a_boolean():
         validate_project(project)
     assert str(caught.value).endswith("fit.record_weights must be true or false, got 'yes'.")
     assert caught.value.field == "fit.record_weights"
+
+
+def test_a_small_cnn_is_recorded_per_tensor_and_per_channel():
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            L.Conv2D(4, 3, activation="relu", name="conv"),
+            L.Flatten(),
+            L.Dense(2, name="out"),
+        ]
+    )
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.random.default_rng(0).normal(size=(16, 8, 8, 1)).astype("float32")
+    recorder = WeightRecorder(sample=x, bins=8)
+    model.fit(x, np.zeros((16, 2)), epochs=2, verbose=0, callbacks=[recorder])
+    conv = recorder.history()["layers"][0]
+    kernel = conv["tensors"][0]
+    assert kernel["shape"] == [3, 3, 1, 4]
+    assert all(sum(c) == 36 for c in kernel["counts"])
+    (dead,) = recorder.history()["dead_relu"]
+    assert dead["layer"] == "conv" and dead["samples"] == 16
+    assert 0 < dead["zero_fraction"] < 1  # per channel: some outputs fire
