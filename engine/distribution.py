@@ -316,7 +316,16 @@ class Distribution:
             _fix_multi_worker_model(model, self.strategy)
 
     def failure_message(self, error: BaseException) -> str | None:
-        """A plain sentence when ``error`` means another worker is gone, else None."""
+        """A plain sentence when ``error`` comes from the distribution (another worker is
+        gone; a batch that does not split over the devices), else None."""
+        if self.kind == "data_parallel" and "evenly divide" in str(error):
+            match = re.search(r"full shape: \((\d+)", str(error))
+            size = f" of {match.group(1)} samples" if match else ""
+            return (
+                f"A batch{size} cannot be split evenly over the {self.replicas} devices "
+                "(DataParallel gives each the same share). Use a batch size and data sizes "
+                f"that divide by {self.replicas}, or train on one device."
+            )
         if self.kind != "multi_worker":
             return None
         return worker_failure_message(error, self.workers, self.index)
@@ -516,7 +525,6 @@ def _fix_multi_worker_model(model, strategy) -> None:
 
 
 def _fix_metric_reduction() -> None:
-    from keras.src import tree
     from keras.src.backend.tensorflow import trainer
 
     original = trainer.reduce_per_replica
@@ -525,11 +533,36 @@ def _fix_metric_reduction() -> None:
 
     def reduce_per_replica(values, strategy, reduction):
         if reduction in ("auto", "mean") and trainer._collective_all_reduce_multi_worker(strategy):
-            return tree.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
+            return _mean_over_workers(values, strategy)
         return original(values, strategy, reduction)
 
     reduce_per_replica._layerlab_fixed = True
     trainer.reduce_per_replica = reduce_per_replica
+
+
+def _mean_over_workers(values, strategy):
+    """Each value averaged over the workers; the scalars (a step's loss and metrics) packed
+    into one vector, so that a step costs one all-reduce for them, not one each."""
+    import tensorflow as tf
+    from keras.src import tree
+
+    flat = tree.flatten(values)
+    scalars = [
+        index
+        for index, value in enumerate(flat)
+        if isinstance(value, tf.Tensor) and value.shape.rank == 0 and value.dtype.is_floating
+    ]
+    reduced = list(flat)
+    if len(scalars) > 1:
+        dtype = flat[scalars[0]].dtype
+        packed = tf.stack([tf.cast(flat[index], dtype) for index in scalars])
+        means = tf.unstack(strategy.reduce("MEAN", packed, axis=None))
+        for index, mean in zip(scalars, means, strict=True):
+            reduced[index] = tf.cast(mean, flat[index].dtype)
+    for index, value in enumerate(flat):
+        if len(scalars) <= 1 or index not in scalars:
+            reduced[index] = strategy.reduce("MEAN", value, axis=None)
+    return tree.pack_sequence_as(values, reduced)
 
 
 # --- a worker that is gone ---------------------------------------------------------------

@@ -514,7 +514,8 @@ class _Run:
             self.sink(LogLine("Test evaluation stopped.", level="warning"))
             return None
         except Exception as error:
-            problem = f"Evaluating on the test part failed: {clean_message(error)}"
+            detail = self.distribution.failure_message(error) if self.distribution else None
+            problem = f"Evaluating on the test part failed: {detail or clean_message(error)}"
             result.message = f"{result.message} {problem}"
             self.sink(LogLine(problem, level="warning"))
             return None

@@ -247,3 +247,15 @@ def test_one_device_strategy_trains_like_the_default(monkeypatch):
     # Two seeded runs in one process already differ by ~0.015 (tf.data shuffling draws on
     # process-wide state), so the same curve within 0.05 is what can be asked here.
     assert one.history["val_loss"][-1] == pytest.approx(default.history["val_loss"][-1], abs=0.05)
+
+
+def test_an_uneven_batch_on_data_parallel_is_explained():
+    plan = distribution.Distribution("all", "data_parallel", "jax", replicas=2)
+    error = ValueError(
+        "Sharding NamedSharding(mesh=Mesh('batch': 2), spec=P('batch', None)) implies that "
+        "array axis 0 is partitioned 2 times, but the dimension size is 7 (full shape: (7, "
+        "64), per-dimension tiling factors: [2, 1] should evenly divide the shape)"
+    )
+    message = plan.failure_message(error)
+    assert message.startswith("A batch of 7 samples cannot be split evenly over the 2 devices")
+    assert plan.failure_message(ValueError("other")) is None
