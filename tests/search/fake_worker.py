@@ -1,13 +1,15 @@
 """A stand-in for ``python -m engine.worker`` that needs no TensorFlow (starts in a blink).
 
-Job ids ending in ``-0`` die after their first epoch (exit status 3, no result, a last line
-on stderr); the others report a completed run whose val_loss falls with the batch size.
+Job ids ending in ``-hang`` hang after their first epoch; those ending in ``-0`` die after it
+(exit status 3, no result, a last line on stderr); the others report a completed run whose
+val_loss grows with the units.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 
 from engine.events import EpochEnd, TrainBegin, TrainEnd
 from engine.worker_protocol import JobResult, to_json_line
@@ -24,6 +26,8 @@ for line in sys.stdin:
     job = json.loads(line)
     emit(TrainBegin(epochs=2, steps_per_epoch=3, batch_size=8, samples=24, device="CPU"))
     emit(EpochEnd(epoch=0, logs={"loss": 1.0, "val_loss": 9.0}, seconds=0.1))
+    if job["id"].endswith("-hang"):
+        time.sleep(3600)
     if job["id"].endswith("-0"):
         print("RuntimeError: the fake worker fell over", file=sys.stderr, flush=True)
         sys.exit(3)

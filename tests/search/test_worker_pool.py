@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
+from pathlib import Path
 
 from engine.events import BatchesEnd, EpochEnd, LogLine, TrainBegin, TrainEnd
-from engine.worker import Job
+from engine.worker import Job, WorkerPool
 from engine.worker_protocol import JobFinished, JobResult, JobStarted
 from tests.search.support import tiny_project
 
@@ -117,3 +119,23 @@ def test_a_stop_for_a_finished_job_does_not_stop_a_later_job_with_its_id(tmp_pat
     first, second = events.of("trial-0", JobResult)
     assert first.status == "stopped"
     assert second.status == "completed", second.message
+
+
+def test_a_hung_worker_is_killed_at_its_time_limit_and_the_pool_never_hangs(tmp_path):
+    events = Events()
+    fake = [sys.executable, str(Path(__file__).with_name("fake_worker.py"))]
+    with WorkerPool(1, events, command=fake, stop_grace=2) as pool:
+        pool.submit(Job("x-hang", {}, tmp_path / "h", label="trial 5", timeout=2))
+        pool.submit(Job("x-1", tiny_project(), tmp_path / "ok"))
+        assert pool.wait(60)
+        pool.submit(Job("y-hang", {}, tmp_path / "h2"))
+        pool.stop("y-hang")  # asked to stop, it does not: killed after the grace time
+        assert pool.wait(60)
+    result = events.of("x-hang", JobResult)[0]
+    assert result.status == "failed"
+    assert result.message.startswith(
+        "The worker process for trial 5 was ended because it ran past its time limit of 2 s."
+    )
+    assert events.of("x-1", JobResult)[0].status == "completed"
+    stopped = events.of("y-hang", JobFinished)[0]
+    assert "it did not stop within 2 s of being asked" in stopped.message
