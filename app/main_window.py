@@ -34,7 +34,7 @@ from app.file_controller import OPENABLE_SUFFIXES, FileController, default_recov
 from app.graph_tab import GraphTab
 from app.loader import KerasLoader, LoadedCatalog
 from app.settings import AppSettings
-from app.stack_rows import FUNCTIONAL_NOTICE
+from app.stack_rows import FUNCTIONAL_NOTICE, cost_total
 from app.summary_tab import SummaryTab
 from app.training_flow import TrainingFlow
 from app.weights_tab import WeightsTab
@@ -247,7 +247,7 @@ class MainWindow(QMainWindow):
         current = self.stack_view.current_layer()
         self.stack_model.set_rows(self.document.stack_rows())
         total, trainable = self.document.totals()
-        self.stack_view.set_totals(total, trainable)
+        self.stack_view.set_totals(total, trainable, cost_total(self.document))
         self.stack_view.set_error(self.document.stack_error())
         if self.document.ready:
             self.analysis_label.setText(f"shapes in {self.document.analysis_ms:.0f} ms")

@@ -94,6 +94,21 @@ def layer_costs(document: Any) -> dict[int, costs.LayerCost]:
     return model.by_index()
 
 
+def cost_total(document: Any) -> str:
+    """The model's multiply-adds per sample for the totals line ('4.5 M MACs per sample';
+    'at least …' when a layer's cost is not known), or '' before an analysis."""
+    analysis = getattr(document, "analysis", None)
+    if analysis is None or getattr(analysis, "functional", False) or not analysis.layers:
+        return ""
+    model = costs.model_cost(
+        document.project.get("model"), analysis, getattr(document, "input_signature", None)
+    )
+    if all(layer.macs is None for layer in model.layers):
+        return ""
+    text = f"{costs.format_count(model.macs)} MACs per sample"
+    return text if model.complete else f"at least {text}"
+
+
 def _cost_tooltip(cost: costs.LayerCost | None) -> str:
     if cost is None or cost.note == "no shape":
         return ""

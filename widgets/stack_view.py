@@ -290,7 +290,8 @@ class StackView(QWidget):
         self.currentLayerChanged.emit(row - 1 if row >= 1 else -1)
 
     # Totals / error -----------------------------------------------------------------
-    def set_totals(self, total: int | None, trainable: int | None) -> None:
+    def set_totals(self, total: int | None, trainable: int | None, cost: str = "") -> None:
+        """The parameter totals; ``cost``: the model's multiply-adds per sample, as text."""
         if total is None:
             self.totalsLabel.setText("Parameters: —")
             return
@@ -298,6 +299,8 @@ class StackView(QWidget):
         text = f"Total params: {total:,}   ·   trainable: {trainable or 0:,}"
         if frozen:
             text += f"   ·   non-trainable: {frozen:,}"
+        if cost:
+            text += f"   ·   {cost}"
         self.totalsLabel.setText(text)
 
     def set_error(self, message: str | None) -> None:

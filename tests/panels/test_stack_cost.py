@@ -8,7 +8,7 @@ from PySide6.QtCore import QRect
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QStyleOptionViewItem
 
-from app.stack_rows import stack_rows
+from app.stack_rows import cost_total, stack_rows
 from app.summary_tab import cost_rows
 from engine import spec as S
 from widgets.cost_table import CostTable
@@ -118,3 +118,16 @@ def test_summary_cost_for_a_functional_model_says_why_not():
         None,
         "Per-layer cost is worked out for Sequential models only.",
     )
+
+
+def test_totals_line_gives_the_models_multiply_adds(qtbot):
+    document = cnn_document()
+    assert cost_total(document) == "62.2 K MACs per sample"
+    view = StackView(StackModel())
+    qtbot.addWidget(view)
+    view.set_totals(1000, 1000, cost_total(document))
+    assert view.totalsLabel.text().endswith("·   62.2 K MACs per sample")
+    spec = S.insert_layer(
+        document.project["model"], 0, keras.layers.serialize(keras.layers.Resizing(20, 20))
+    )
+    assert cost_total(FakeDocument(spec)).startswith("at least ")

@@ -6,6 +6,11 @@ from __future__ import annotations
 import json
 
 
+def test_stack_totals_give_the_demos_multiply_adds(window):
+    # Dense 64→64 and 64→10 on the digits demo: 4,096 + 640 multiply-adds per sample
+    assert window.stack_view.totalsLabel.text().endswith("4.7 K MACs per sample")
+
+
 def test_record_weights_through_the_window(qtbot, window, tmp_path):
     window.training_panel.record_weights.setChecked(True)
     project = window.document.project
