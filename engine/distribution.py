@@ -298,6 +298,8 @@ class Distribution:
         """A context manager: build, compile and train the model inside it."""
         if self.kind == "default":
             return contextlib.nullcontext()
+        if self.kind == "one" and self.backend == "jax":
+            return _jax_device_scope(self.devices[0])
         return self.strategy.scope()
 
     def check_batch(self, batch_size: int) -> None:
@@ -390,7 +392,7 @@ def strategy_for(setting: Any, backend: str | None = None, *, devices=None) -> D
             field=FIELD,
             fix="Choose one of them in the training panel's Devices row.",
         )
-    if len(gpus) == 1 or backend != "tensorflow":
+    if len(gpus) == 1 or backend not in ("tensorflow", "jax"):
         return Distribution(setting, "default", backend, description=gpus[index].label)
     return Distribution(
         setting, "one", backend, description=gpus[index].label, devices=(f"/gpu:{index}",)
@@ -412,6 +414,18 @@ def jax_data_parallel(device_count: int | None = None) -> Distribution:
         description=f"{len(devices)} {platform} devices (DataParallel)",
         devices=tuple(str(device) for device in devices),
     )
+
+
+def _jax_device_scope(name: str):
+    """JAX's own way to put everything on one device ("/cpu:0", "/gpu:1")."""
+    import jax
+
+    kind, index = name.strip("/").split(":")
+    if kind == "cpu":
+        device = jax.devices("cpu")[int(index)]
+    else:
+        device = [d for d in jax.devices() if d.platform != "cpu"][int(index)]
+    return jax.default_device(device)
 
 
 _MULTI_WORKER: dict = {}  # one MultiWorkerMirroredStrategy per process: TensorFlow allows one

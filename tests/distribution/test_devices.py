@@ -88,6 +88,8 @@ def test_plans_for_each_choice():
     assert "MirroredStrategy" in mirrored.description
     assert "GPU 1: NVIDIA H200" in mirrored.description
     assert strategy_for("all", "jax", devices=_gpus(2)).kind == "data_parallel"
+    on_jax = strategy_for("gpu:1", "jax", devices=_gpus(2))  # jax.default_device in scope()
+    assert (on_jax.kind, on_jax.devices) == ("one", ("/gpu:1",))
     assert strategy_for("all", "tensorflow", devices=_gpus(1)).kind == "default"
     workers = strategy_for({"workers": ["a:1", "b:2"], "index": 1}, "tensorflow")
     assert (workers.kind, workers.replicas, workers.is_chief) == ("multi_worker", 2, False)
