@@ -140,6 +140,11 @@ def _train(args: argparse.Namespace) -> int:
             check_recording(args, path)
         # Join the other workers before TensorFlow runs anything else in this process
         # (reading the project builds its model): TensorFlow's collectives require it.
+        print(
+            f"Worker {plan.index} of {plan.replicas} ({plan.workers[plan.index]}): waiting for "
+            "all the workers to start…",
+            flush=True,
+        )
         plan.join()
     project = load_project(path)
     if plan is None:
