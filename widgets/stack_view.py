@@ -219,6 +219,7 @@ class StackView(QWidget):
         self.totalsLabel = QLabel(self)
         self.totalsLabel.setObjectName("paramsTotal")
         self.totalsLabel.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.totalsLabel.setWordWrap(True)  # a narrow window wraps the totals, never widens
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -127,6 +127,9 @@ def test_totals_line_gives_the_models_multiply_adds(qtbot):
     qtbot.addWidget(view)
     view.set_totals(1000, 1000, cost_total(document))
     assert view.totalsLabel.text().endswith("·   62.2 K MACs per sample")
+    # the longer line wraps in a narrow window instead of widening it (1024 px grew to 1144)
+    view.set_totals(122_570, 100_000, "4.5 M MACs per sample")
+    assert view.totalsLabel.minimumSizeHint().width() < 300
     spec = S.insert_layer(
         document.project["model"], 0, keras.layers.serialize(keras.layers.Resizing(20, 20))
     )
