@@ -353,9 +353,33 @@ class ProjectDocument(QObject):
 
     def stack_error(self) -> str | None:
         analysis = self.analysis
-        if analysis is None or analysis.ok:
+        if analysis is None:
             return None
-        return analysis.error
+        if not analysis.ok:
+            return analysis.error
+        return self._weights_misfit(analysis)
+
+    def _weights_misfit(self, analysis) -> str | None:
+        """What of the project's trained weights will not fit the model as it is now (an
+        edited layer, or a dataset whose samples differ from what it was trained on)."""
+        if not self.project.get("weights"):
+            return None
+        from engine.project_weights import misfit_layers
+
+        params = {layer.name: layer.params for layer in analysis.layers if layer.params}
+        misfits = misfit_layers(self.project, self.path, params)
+        if not misfits:
+            return None
+        named = ", ".join(
+            f"{name} ({now:,} parameters; trained {had:,})" for name, now, had in misfits[:3]
+        )
+        more = f" and {len(misfits) - 3} more" if len(misfits) > 3 else ""
+        return (
+            f"The trained weights do not fit {named}{more}: "
+            f"{'it starts' if len(misfits) == 1 else 'they start'} fresh when training. "
+            "If the dataset changed, choose the one the model was trained on; or choose "
+            "Start from: fresh initialisation."
+        )
 
     def totals(self) -> tuple[int | None, int | None]:
         analysis = self.analysis

@@ -405,11 +405,14 @@ class FileController(QObject):
 
 def _import_for_window(path: Path) -> tuple[dict, list[str]]:
     """(unsaved project, log lines) for a model file; runs in a background thread."""
-    from engine.model_import import import_model_file, imported_project
+    from engine.model_import import dataset_note, import_model_file, imported_project
 
     imported = import_model_file(path)
     project = imported_project(imported, None)
-    return project, list(imported.note)
+    notes = list(imported.note)
+    if not imported.functional:
+        notes.append(dataset_note(imported))
+    return project, notes
 
 
 def ask_unsaved_changes(parent: QWidget, name: str) -> QMessageBox.StandardButton:

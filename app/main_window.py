@@ -213,6 +213,8 @@ class MainWindow(QMainWindow):
         if {"model", "signature"} & set(sections):
             self._refresh_stack()
             self.summary.model_changed()
+        elif {"fit", "weights"} & set(sections):  # whether the trained weights are used
+            self.stack_view.set_error(self.document.stack_error())
         if "dataset" in sections:
             self.dataset_panel.set_block(copy.deepcopy(project["dataset"]))
         if "runs" in sections:

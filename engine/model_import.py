@@ -30,6 +30,7 @@ from typing import Any
 
 from engine import catalog as cat
 from engine import spec as S
+from engine.dataset_guess import guess_dataset
 from engine.errors import LayerLabError, ModelFileError
 
 _MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
@@ -292,6 +293,18 @@ def import_notes(imported: ImportedModel, dataset: Any = None) -> list[str]:
     return [with_dataset if line == without else line for line in imported.note]
 
 
+def dataset_note(imported: ImportedModel) -> str:
+    """The log line saying which dataset an opened model's project starts with and why."""
+    block, why = guess_dataset(imported.spec)
+    if block is None:
+        return (
+            f"Dataset: the sample digits set ({why}); choose the dataset {imported.file_name} "
+            "was trained on in the Dataset panel, or its first layers' trained weights will "
+            "not fit."
+        )
+    return f"Dataset: guessed from the model, {why}; change it in the Dataset panel if needed."
+
+
 def imported_project(
     imported: ImportedModel,
     project_path: str | os.PathLike | None,
@@ -310,6 +323,8 @@ def imported_project(
     project = new_project()
     project["model"] = copy.deepcopy(imported.spec)
     block = dataset if isinstance(dataset, dict) else getattr(dataset, "block", None)
+    if dataset is None:
+        block, _why = guess_dataset(imported.spec)
     if isinstance(block, dict):
         project["dataset"] = copy.deepcopy(block)
     loaded_dataset = None if isinstance(dataset, dict) else dataset

@@ -17,6 +17,7 @@ by ``engine.runs.place_run_files`` on Save / Save As) moves it beside the projec
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import shutil
@@ -259,20 +260,27 @@ def stored_layers(path: str | os.PathLike) -> dict[str, str]:
     """{layer name: group path} of the layers a ``.weights.h5`` file holds (h5py only)."""
     import h5py
 
-    found: dict[str, str] = {}
     with h5py.File(path, "r") as h5:
-        layers = h5.get("layers")
-        if not isinstance(layers, h5py.Group):
-            return found
-        for key in layers:
-            group = layers.get(key)
-            if not isinstance(group, h5py.Group):
-                continue
-            vars_group = group.get("vars")
-            name = vars_group.attrs.get("name") if isinstance(vars_group, h5py.Group) else None
-            if isinstance(name, bytes):
-                name = name.decode("utf-8", errors="replace")
-            found[str(name) if isinstance(name, str) else key] = f"layers/{key}"
+        return stored_layers_of(h5)
+
+
+def stored_layers_of(h5) -> dict[str, str]:
+    """``stored_layers`` of an open h5py file."""
+    import h5py
+
+    found: dict[str, str] = {}
+    layers = h5.get("layers")
+    if not isinstance(layers, h5py.Group):
+        return found
+    for key in layers:
+        group = layers.get(key)
+        if not isinstance(group, h5py.Group):
+            continue
+        vars_group = group.get("vars")
+        name = vars_group.attrs.get("name") if isinstance(vars_group, h5py.Group) else None
+        if isinstance(name, bytes):
+            name = name.decode("utf-8", errors="replace")
+        found[str(name) if isinstance(name, str) else key] = f"layers/{key}"
     return found
 
 
@@ -474,3 +482,51 @@ def _detail(message: str) -> str:
     if text.startswith("Cannot open ") and ": " in text:
         text = text.split(": ", 1)[1]
     return text
+
+
+# --- what will not fit (shown while editing) -----------------------------------------------
+
+
+def stored_parameter_counts(path: str | os.PathLike) -> dict[str, int]:
+    """{layer name: number of stored values} in a ``.weights.h5`` file, read from the
+    datasets' shapes only (h5py metadata: nothing is loaded); {} when it cannot be read.
+    Cached by the file's path, size and modification time."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return {}
+    return dict(_stored_counts(str(path), stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _stored_counts(path: str, _size_bytes: int, _mtime: int) -> tuple[tuple[str, int], ...]:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as h5:
+            return tuple(
+                (name, sum(_size(shape) for shape in _stored_shapes(h5, group)))
+                for name, group in stored_layers_of(h5).items()
+            )
+    except (OSError, ValueError, KeyError):
+        return ()
+
+
+def misfit_layers(
+    project: dict, project_path: str | os.PathLike | None, layer_params: dict[str, int]
+) -> list[tuple[str, int, int]]:
+    """The layers whose trained weights will not load into the model as it is now edited:
+    ``(name, parameters now, parameters stored)`` for each layer with weights in both
+    whose counts differ (an edited layer, or a dataset whose samples have another shape
+    than the model was trained on). [] when the project starts fresh or has no weights."""
+    if start_from(project) != "weights":
+        return []
+    path = project_weights_path(project, project_path)
+    if path is None:
+        return []
+    stored = stored_parameter_counts(path)
+    return [
+        (name, int(now), stored[name])
+        for name, now in layer_params.items()
+        if name in stored and now and stored[name] and int(now) != stored[name]
+    ]

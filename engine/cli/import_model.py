@@ -60,7 +60,7 @@ def import_file(model_file: str, project: str | None = None, *, force: bool = Fa
     from engine.quiet import import_keras
 
     import_keras()
-    from engine.model_import import import_model_file, write_import
+    from engine.model_import import dataset_note, import_model_file, write_import
     from engine.modelfile import MODEL_SUFFIXES, summary_text
     from engine.project_weights import weights_file_name
 
@@ -94,6 +94,8 @@ def import_file(model_file: str, project: str | None = None, *, force: bool = Fa
         ) from error
     lines = [summary_text(imported.model).rstrip("\n"), ""]
     lines += [line for line in imported.note if line]
+    if not imported.functional:
+        lines.append(dataset_note(imported))
     written = [target.name]
     if project_dict.get("weights"):
         written.append(weights_file_name(target))

@@ -73,3 +73,33 @@ def test_saving_puts_the_weights_beside_the_project(qtbot, make_window, tmp_path
     assert (target.parent / "mlp.weights.h5").is_file()
     run = window.document.project["runs"][0]
     assert (target.parent / run["weights"]).is_file()
+
+
+def test_tutorial_model_gets_its_dataset_and_a_misfit_is_said(qtbot, make_window, tmp_path):
+    """An IMDB multi-hot model opens with IMDB (10,000 words), so its weights fit; switching
+    to another dataset says which trained layers will not fit, until fresh is chosen."""
+    import keras
+
+    model = keras.Sequential(
+        [keras.Input((10000,)), keras.layers.Dense(16, activation="relu", name="hidden"),
+         keras.layers.Dense(1, activation="sigmoid", name="out")]
+    )  # fmt: skip
+    path = tmp_path / "imdb_mlp.h5"
+    save_model(model, path)
+    window = make_window()
+    window.open_path(path, ask=False)
+    qtbot.waitUntil(lambda: bool(window.document.project.get("weights")), timeout=60_000)
+    document = window.document
+    assert document.project["dataset"]["name"] == "imdb"
+    assert window.stack_model.rows()[0].title == "Input (10000,)"
+    assert document.stack_error() is None
+    assert any("guessed" in line for line in window.log_view.lines())
+
+    document.set_dataset({"source": "sample", "name": "digits"})
+    error = document.stack_error()
+    assert error is not None and "hidden (1,040 parameters; trained 160,016)" in error
+    assert window.stack_view.errorLabel.isVisibleTo(window.stack_view)
+    compile_block, fit = window.training_panel.settings()
+    document.set_training(compile_block, {**fit, "start_from": "fresh"})
+    assert document.stack_error() is None
+    assert not window.stack_view.errorLabel.isVisibleTo(window.stack_view)
