@@ -71,7 +71,11 @@ class WeightHistogramView(QWidget):
         self.picker = QComboBox(self)
         self.picker.setObjectName("weightsLayerPicker")
         self.picker.setToolTip("The layer and weight tensor to show")
-        self.picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # long layer names must not widen the window: the list pops up at full width
+        self.picker.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.picker.setMinimumContentsLength(28)
         self.picker.currentIndexChanged.connect(self._show_current)
         top = QHBoxLayout()
         top.addWidget(self.title)
@@ -213,10 +217,7 @@ class WeightHistogramView(QWidget):
                 first = epochs[0] if epochs else 1
                 step = (epochs[1] - epochs[0]) if len(epochs) > 1 else 1
                 self.image.setRect(QRectF(first - step / 2, lo, step * len(epochs), hi - lo))
-                self.heatmap.setTitle(
-                    f"{layer.get('name')} — {tensor.get('name')}: distribution per epoch",
-                    size="9pt",
-                )
+                self.heatmap.setTitle("values per epoch (colour: count, log)", size="9pt")
                 self.heatmap.autoRange()
         else:
             self.image.clear()
@@ -226,10 +227,11 @@ class WeightHistogramView(QWidget):
         count = min(len(epochs), len(norm), len(update))
         self.norm_curve.setData(epochs[:count], norm[:count], connect="finite")
         self.update_curve.setData(epochs[:count], update[:count], connect="finite")
+        # short titles: a PlotItem is never narrower than its title (a long one was cut off)
         self.norms.setTitle(
-            f"{layer.get('name')}: norm of the <span style='color:{WEIGHT_PEN.color().name()}'>"
-            f"weights</span> and of the <span style='color:{UPDATE_PEN.color().name()}'>"
-            "last update</span>",
+            f"<span style='color:{WEIGHT_PEN.color().name()}'>weights</span> · "
+            f"<span style='color:{UPDATE_PEN.color().name()}'>last update</span>",
             size="9pt",
         )
+        self.norms.setLabel("left", f"L2 norm · {layer.get('name')}")
         self.norms.autoRange()

@@ -72,6 +72,19 @@ def test_widget_draws_heatmap_norms_and_warnings(qtbot):
     assert not view.grab().isNull()
 
 
+def test_plots_fit_a_narrow_tab(qtbot):
+    """At 1024 px the Weights tab is ~740 px wide: no plot may be wider than its widget (a
+    long norms title made the plot 377 px wide in a 286 px widget, cut off at the right)."""
+    view = WeightHistogramView()
+    qtbot.addWidget(view)
+    view.set_history(history(), "Run 1")
+    view.resize(740, 370)
+    view.show()
+    qtbot.waitUntil(lambda: view.norms.width() > 0)
+    for plot in (view.heatmap, view.norms):
+        assert plot.plotItem.geometry().width() <= plot.width() + 1
+
+
 def test_a_run_without_history_says_how_to_record_it(qtbot):
     view = WeightHistogramView()
     qtbot.addWidget(view)
