@@ -28,6 +28,7 @@ from engine.errors import LayerLabError
 
 LOOPBACK = "127.0.0.1"
 GRACE_ENV = "LAYERLAB_WORKER_GRACE"
+DEFAULT_GRACE = 60.0  # the others notice a dead worker in ~10-20 s (heartbeats)
 
 
 def check_worker_arguments(args: argparse.Namespace) -> None:
@@ -95,7 +96,8 @@ def grace_seconds() -> float:
     with contextlib.suppress(ValueError):
         if text and float(text) > 0:
             return float(text)
-    return collective_timeout() + 15.0
+    timeout = collective_timeout()
+    return DEFAULT_GRACE if timeout is None else max(DEFAULT_GRACE, timeout + 15.0)
 
 
 def worker_command(args: argparse.Namespace, workers: list[str], index: int) -> list[str]:
