@@ -402,20 +402,32 @@ class EvaluationView(QWidget):
         chosen = sorted({index.row() for index in self.gallery.selectedIndexes()})
         return [self.result.gallery[r].index for r in chosen if r < len(self.result.gallery)]
 
-    def _on_gallery_menu(self, position) -> None:
+    def gallery_menu(self):
+        """The gallery's context menu for the selected samples (None without a selection)."""
         from PySide6.QtWidgets import QMenu
 
-        rows = self.gallery_rows()
-        if not rows:
-            return
+        if not self.gallery_rows():
+            return None
         menu = QMenu(self.gallery)
         shown = menu.addAction("Layer outputs for this sample")
+        shown.triggered.connect(lambda: self.inspect_gallery("activations"))
         why = menu.addAction("Why this prediction?")
-        chosen = menu.exec(self.gallery.viewport().mapToGlobal(position))
-        if chosen is shown:
-            self.inspectRequested.emit({"what": "activations", "rows": rows[:1]})
-        elif chosen is why:
-            self.inspectRequested.emit({"what": "explain", "rows": rows})
+        why.triggered.connect(lambda: self.inspect_gallery("explain"))
+        return menu
+
+    def inspect_gallery(self, what: str) -> None:
+        """Ask for the layer outputs (first selected sample) or explanations (all selected)."""
+        rows = self.gallery_rows()
+        if rows:
+            self.inspectRequested.emit(
+                {"what": what, "rows": rows[:1] if what == "activations" else rows}
+            )
+
+    def _on_gallery_menu(self, position) -> None:
+        menu = self.gallery_menu()
+        if menu is not None:
+            menu.exec(self.gallery.viewport().mapToGlobal(position))
+            menu.deleteLater()
 
     def _on_confusion_clicked(self, event) -> None:
         if not event.double() or self.result is None or self.result.confusion is None:

@@ -141,6 +141,9 @@ def test_confusion_cell_explains_its_mistakes_with_the_chosen_class(qtbot, panel
     assert "gradient × input per feature" in header
     # The MLP reads 64 pixels: the saliency is drawn over the 8×8 digit.
     assert cards[0].findChild(QLabel, "explanationOverlay") is not None
+    if os.environ.get("LAYERLAB_SHOTS"):
+        qtbot.wait(50)
+        window.grab().save(os.path.join(os.environ["LAYERLAB_SHOTS"], "inspect_mlp_cell.png"))
     # Choosing another class explains that class for the same cell.
     with qtbot.waitSignal(panel.taskFinished, timeout=120_000):
         window.class_combo.setCurrentIndex(window.class_combo.findText(names[true]))
@@ -183,3 +186,39 @@ def test_onnx_item_says_why_when_tf2onnx_is_missing(qtbot, monkeypatch):
     action = widget.export_actions["onnx"]
     assert action.text() == "ONNX (.onnx) — needs tf2onnx and onnxruntime…"
     assert action.toolTip() == "ONNX export needs the tf2onnx …"
+
+
+def test_real_double_click_on_a_confusion_cell_and_gallery_menu(qtbot, panel):
+    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtTest import QTest
+
+    result = _evaluate(qtbot, panel, "Run 1")
+    view = panel.evaluation
+    view.tabs.setCurrentWidget(view.confusion_plot)
+    qtbot.wait(50)
+    asked = []
+    view.inspectRequested.disconnect(panel.inspect_flow.request)
+    view.inspectRequested.connect(asked.append)
+    plot = view.confusion_plot
+    scene_point = plot.getPlotItem().vb.mapViewToScene(QPointF(2.5, 7.5))  # predicted 2, true 7
+    # What a real double click delivers: press, release, double-click press, release
+    # (pyqtgraph reports the double click on the last release).
+    at = plot.mapFromScene(scene_point)
+    left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    QTest.mouseClick(plot.viewport(), left, none, at)
+    assert asked == []  # a single click asks nothing
+    QTest.mouseDClick(plot.viewport(), left, none, at)
+    QTest.mouseRelease(plot.viewport(), left, none, at)
+    assert asked == [{"what": "explain", "cell": (7, 2)}]
+
+    view.tabs.setCurrentWidget(view.gallery)
+    view.gallery.selectRow(1)
+    menu = view.gallery_menu()
+    assert [a.text() for a in menu.actions()] == [
+        "Layer outputs for this sample",
+        "Why this prediction?",
+    ]
+    menu.actions()[1].trigger()
+    assert asked[-1] == {"what": "explain", "rows": [result.gallery[1].index]}
+    menu.actions()[0].trigger()
+    assert asked[-1] == {"what": "activations", "rows": [result.gallery[1].index]}
