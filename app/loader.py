@@ -69,6 +69,7 @@ def load_catalog(libraries: list[str] | tuple[str, ...] = ()) -> LoadedCatalog:
         layers = catalog_module.catalog()
         categories = list(catalog_module.categories())
         training = training_choices()
+        devices = _device_choices()
         loaded = extension_files(name for name in sys.modules if name not in before)
     finally:
         if collecting:
@@ -79,8 +80,28 @@ def load_catalog(libraries: list[str] | tuple[str, ...] = ()) -> LoadedCatalog:
         categories=categories,
         seconds=time.perf_counter() - started,
         device=_device_name(),
-        extra={"training": training, "libraries": loaded or list(libraries)},
+        extra={"training": training, "devices": devices, "libraries": loaded or list(libraries)},
     )
+
+
+def _device_choices() -> list[dict]:
+    """The training panel's device choices (CPU, each GPU, all GPUs), each with why it is
+    unavailable; [] when they cannot be read (the panel then offers Keras's default)."""
+    try:
+        from engine.distribution import device_choices
+
+        return [
+            {
+                "value": choice.value,
+                "label": choice.label,
+                "enabled": choice.enabled,
+                "reason": choice.reason,
+                "replicas": choice.replicas,
+            }
+            for choice in device_choices()
+        ]
+    except Exception:  # a device query must never keep the window from starting
+        return []
 
 
 def extension_files(module_names) -> list[str]:

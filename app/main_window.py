@@ -168,6 +168,8 @@ class MainWindow(QMainWindow):
         self._on_document_changed(frozenset({"dataset", "compile", "fit"}))
         self.device_label.setText(f"Device: {result.device}")
         self.statusBar().showMessage(f"Ready — TensorFlow loaded in {result.seconds:.1f} s", 5000)
+        if result.extra.get("devices"):
+            self.training_panel.set_device_choices(result.extra["devices"])
         self.files.open_pending()
         self._show_properties(self.stack_view.current_layer())
         self.training.set_train_enabled(True)
