@@ -235,3 +235,27 @@ def test_gradcam_and_activations_of_a_model_loaded_from_a_file(cnn, tmp_path):
     assert [a.name for a in layers] == [layer.name for layer in loaded.layers]
     expected = np.asarray(loaded.predict(x, verbose=0))[0]
     assert np.allclose(layers[-1].values, expected, atol=1e-5)
+
+
+def test_test_rows_of_a_text_dataset_are_explained_with_its_words(text_model):
+    from types import SimpleNamespace
+
+    from engine.datasets.base import ArrayStore, Part, Sample
+
+    x = np.array([[9, 7, 12, 0, 0, 0, 0, 0, 0, 0], [9, 10, 11, 12, 13, 14, 15, 16, 17, 18]])
+    vocabulary = ["", "[UNK]"] + [f"w{i}" for i in range(2, 20)]
+    dataset = SimpleNamespace(
+        parts={"test": Part(ArrayStore(x.astype("int32")), np.array([1, 0]))},
+        class_names=["neg", "pos"],
+        vocabulary=vocabulary,
+        input_shape=(10,),
+        describe_input=lambda row: Sample("text", " ".join(vocabulary[t] for t in row if t), ""),
+    )
+    first, second = inspect_model.explain_test_rows(text_model, dataset, [0, 1])
+    assert first.kind == "tokens" and first.tokens == ["w9", "w7", "w12"]
+    assert first.class_name == "pos" and first.title == "test sample 0"
+    assert first.sample.value == "w9 w7 w12"
+    assert int(np.argmax(first.scores)) == 1
+    assert second.class_name == "neg" and len(second.tokens) == 10
+    with pytest.raises(LayerLabError, match=r"The test part has 2 rows; row 5 is not one\."):
+        inspect_model.explain_test_rows(text_model, dataset, [5])
