@@ -174,11 +174,44 @@ def _quiet():
         yield
 
 
+def _unrolled(model):
+    """A copy of ``model`` with its recurrent layers unrolled (same weights), or None when
+    it has none or they cannot be unrolled (unknown sequence length). TensorFlow Lite has
+    no built-in for Keras 3's recurrent loop (TensorList ops), but converts the unrolled
+    steps with built-ins only."""
+    import keras
+
+    def recurrent(layer) -> bool:
+        return isinstance(layer, keras.layers.RNN | keras.layers.Bidirectional)
+
+    if not any(recurrent(layer) for layer in model.layers):
+        return None
+
+    def clone(layer):
+        config = layer.get_config()
+        if isinstance(layer, keras.layers.RNN):
+            config["unroll"] = True
+        elif isinstance(layer, keras.layers.Bidirectional):
+            for key in ("layer", "backward_layer"):
+                if isinstance(config.get(key), dict):
+                    config[key]["config"]["unroll"] = True
+        return layer.__class__.from_config(config)
+
+    try:
+        copy = keras.models.clone_model(model, clone_function=clone)
+        copy.set_weights(model.get_weights())
+    except Exception:
+        return None
+    return copy
+
+
 def _to_tflite(model, fmt: str) -> tuple[bytes, str]:
     import tensorflow as tf
 
-    def converter(select_ops: bool):
-        conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    unrolled = _unrolled(model)
+
+    def converter(select_ops: bool, source=model):
+        conv = tf.lite.TFLiteConverter.from_keras_model(source)
         if fmt in ("tflite-f16", "tflite-int8"):
             conv.optimizations = [tf.lite.Optimize.DEFAULT]
         if fmt == "tflite-f16":
@@ -192,6 +225,14 @@ def _to_tflite(model, fmt: str) -> tuple[bytes, str]:
         return conv.convert()
 
     with _quiet():
+        if unrolled is not None:
+            try:
+                return bytes(converter(False, unrolled)), (
+                    "The recurrent layers were unrolled over their fixed number of steps "
+                    "(TensorFlow Lite built-ins only)."
+                )
+            except Exception:
+                pass
         try:
             return bytes(converter(False)), ""
         except Exception as first:

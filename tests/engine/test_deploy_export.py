@@ -152,3 +152,26 @@ def test_cli_missing_folder_is_one_line(digits_project, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
     assert "does not exist" in err
+
+
+def test_recurrent_model_converts_to_builtins_and_runs(tmp_path):
+    """Keras 3's LSTM/GRU loop needs TensorFlow ops in TFLite (the interpreter here cannot
+    run them: "Select TensorFlow op(s) … not supported"); unrolled over the fixed sequence
+    length it converts with built-ins only and predicts like Keras."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((12,), dtype="int32"),
+            keras.layers.Embedding(50, 8),
+            keras.layers.Bidirectional(keras.layers.LSTM(6, return_sequences=True)),
+            keras.layers.GRU(4),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    x = np.random.default_rng(0).integers(0, 50, size=(300, 12)).astype("int32")
+    result = deploy_export.export_deployable(model, tmp_path / "rnn.tflite", "tflite")
+    assert "unrolled" in result.note
+    out = deploy_export.run_exported(result.path, "tflite", x)
+    assert np.abs(out.reshape(-1) - model.predict(x, verbose=0).reshape(-1)).max() < 1e-5
