@@ -319,9 +319,12 @@ def explain(
     class_names: list[str] | None = None,
     vocabulary: list[str] | None = None,
     feature_names: list[str] | None = None,
+    task: str | None = None,
 ) -> Explanation:
     """Why ``model`` scores ``class_index`` (default: its predicted class) on ``sample``
-    (one input row). See the module docstring for the three kinds."""
+    (one input row). See the module docstring for the three kinds. For ``task ==
+    "regression"`` the explained score is output unit ``class_index`` (default 0) itself:
+    positive scores pushed the predicted value up."""
     _require_tensorflow()
     batch = _batch_of_one(model, sample)
     layers = _flat_layers(model)
@@ -329,17 +332,23 @@ def explain(
         raise LayerLabError("This model has no layers to explain.")
     with _linear_head(model) as head_note:
         probs = np.asarray(model(batch, training=False)).reshape(-1)
-        index = _class_index(probs, class_index)
+        regression = task == "regression"
+        index = _class_index(probs, class_index, regression)
+        scorer = _scorer(index, regression)
         conv = _last_conv(layers, batch)
         embedding = _first_embedding(layers)
         if conv is not None:
-            result = _gradcam(model, batch, conv, index, layers)
+            result = _gradcam(model, batch, conv, scorer, layers)
         elif embedding is not None:
-            result = _token_saliency(model, batch, embedding, index, vocabulary)
+            result = _token_saliency(model, batch, embedding, scorer, vocabulary)
         else:
-            result = _feature_saliency(model, batch, index, feature_names)
-    probability = _probability(probs, index, model)
-    name = _class_name(class_names, index, len(probs))
+            result = _feature_saliency(model, batch, scorer, feature_names)
+    if regression:
+        probability = None
+        name = "the predicted value" if probs.size == 1 else f"output {index}"
+    else:
+        probability = _probability(probs, index, model)
+        name = _class_name(class_names, index, len(probs))
     note = " ".join(n for n in (result.get("note", ""), head_note) if n)
     return Explanation(
         kind=result["kind"],
@@ -395,7 +404,13 @@ def _activation_name(activation) -> str:
     return str(getattr(activation, "__name__", "") or "").lower()
 
 
-def _class_index(outputs: np.ndarray, wanted: int | None) -> int:
+def _class_index(outputs: np.ndarray, wanted: int | None, regression: bool = False) -> int:
+    if regression:
+        if wanted is None:
+            return 0
+        if not 0 <= int(wanted) < outputs.size:
+            raise LayerLabError(f"There is no output {wanted}; the model has {outputs.size}.")
+        return int(wanted)
     count = max(2, outputs.size) if outputs.size == 1 else outputs.size
     if wanted is None:
         if outputs.size == 1:
@@ -429,14 +444,19 @@ def _class_name(names: list[str] | None, index: int, outputs: int) -> str:
     return str(index)
 
 
-def _score(outputs, index: int):
-    """The class score tensor (batch of one) from the model's linear-head outputs."""
+def _scorer(index: int, regression: bool = False):
+    """A function from the model's (linear-head) outputs to the explained score tensor: the
+    class's logit (a one-unit binary head: the logit for class 1, its negative for class
+    0), or for regression the output unit itself."""
     import tensorflow as tf
 
-    flat = tf.reshape(outputs, (tf.shape(outputs)[0], -1))
-    if flat.shape[-1] == 1:
-        return flat[:, 0] if index == 1 else -flat[:, 0]
-    return flat[:, index]
+    def score(outputs):
+        flat = tf.reshape(outputs, (tf.shape(outputs)[0], -1))
+        if flat.shape[-1] == 1 and not regression:
+            return flat[:, 0] if index == 1 else -flat[:, 0]
+        return flat[:, index]
+
+    return score
 
 
 def _rank(tensor) -> int:
@@ -496,14 +516,14 @@ def _grad_model(model, layer):
     return grad_model
 
 
-def _gradcam(model, batch, conv, index: int, layers) -> dict:
+def _gradcam(model, batch, conv, scorer, layers) -> dict:
     import tensorflow as tf
 
     grad_model = _grad_model(model, conv)
     x = tf.convert_to_tensor(batch)
     with tf.GradientTape() as tape:
         maps, outputs = grad_model(x, training=False)
-        score = _score(outputs, index)
+        score = scorer(outputs)
     grads = tape.gradient(score, maps)
     if grads is None:
         raise LayerLabError(f"The class score does not depend on {conv.name}'s output.")
@@ -563,14 +583,14 @@ def _upsample(cam: np.ndarray, height: int, width: int) -> np.ndarray:
     return top * (1 - rf[:, None]) + bottom * rf[:, None]
 
 
-def _token_saliency(model, batch, embedding, index: int, vocabulary) -> dict:
+def _token_saliency(model, batch, embedding, scorer, vocabulary) -> dict:
     import tensorflow as tf
 
     grad_model = _grad_model(model, embedding)
     x = tf.convert_to_tensor(batch)
     with tf.GradientTape() as tape:
         embedded, outputs = grad_model(x, training=False)
-        score = _score(outputs, index)
+        score = scorer(outputs)
     grads = tape.gradient(score, embedded)
     if grads is None:
         raise LayerLabError("The class score does not depend on the embedding's output.")
@@ -597,7 +617,7 @@ def decode_tokens(ids, vocabulary: list[str] | None) -> list[str]:
     return words
 
 
-def _feature_saliency(model, batch, index: int, feature_names) -> dict:
+def _feature_saliency(model, batch, scorer, feature_names) -> dict:
     import tensorflow as tf
 
     x = tf.convert_to_tensor(batch)
@@ -609,7 +629,7 @@ def _feature_saliency(model, batch, index: int, feature_names) -> dict:
     with tf.GradientTape() as tape:
         tape.watch(x)
         outputs = model(x, training=False)
-        score = _score(outputs, index)
+        score = scorer(outputs)
     grads = tape.gradient(score, x)
     if grads is None:
         raise LayerLabError("The class score does not depend on the input.")
@@ -647,6 +667,7 @@ def dataset_names(dataset) -> dict:
     ):
         names = [str(w) for w in vocabulary]  # multi-hot / tf-idf: one column per word
     return {
+        "task": getattr(dataset, "task", None),
         "class_names": list(dataset.class_names or []) or None,
         "vocabulary": vocabulary,
         "feature_names": names,

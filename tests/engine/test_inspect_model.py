@@ -259,3 +259,20 @@ def test_test_rows_of_a_text_dataset_are_explained_with_its_words(text_model):
     assert second.class_name == "neg" and len(second.tokens) == 10
     with pytest.raises(LayerLabError, match=r"The test part has 2 rows; row 5 is not one\."):
         inspect_model.explain_test_rows(text_model, dataset, [5])
+
+
+def test_regression_saliency_explains_the_predicted_value():
+    """A regression output is explained as itself (it was treated as a one-unit binary head:
+    a negative prediction explained the negated value as "class 0")."""
+    keras.utils.set_random_seed(5)
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(500, 4)).astype("float32")
+    y = 3.0 * x[:, 2]
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    model.fit(x, y, epochs=20, batch_size=50, verbose=0)
+    sample = np.array([0.5, -0.3, -1.5, 0.2], dtype="float32")
+    explanation = inspect_model.explain(model, sample, task="regression")
+    assert explanation.class_name == "the predicted value" and explanation.probability is None
+    assert int(np.argmax(np.abs(explanation.scores))) == 2
+    assert explanation.scores[2] < 0  # x2 < 0 pushed the value down
