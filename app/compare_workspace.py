@@ -215,9 +215,25 @@ class CompareWorkspace(QWidget):
     def _on_selection(self, run_ids: list[str]) -> None:
         positions = {run.get("id"): i for i, run in enumerate(self.runs())}
         chosen = [run for run in self.runs() if run.get("id") in set(run_ids)]
-        self.curves.set_series(
-            [compare_series(run, run_notes.run_color(run, positions[run["id"]])) for run in chosen]
-        )
+        # a selected group row (all its members chosen): one mean line with a ±1 std band
+        model = self.table.run_model
+        rows = {run.get("id"): run for run in model.runs()}
+        series, covered = [], set()
+        for row_id, members in model.group_members().items():
+            if set(members) <= set(run_ids) and row_id in rows:
+                first = next(r for r in chosen if r.get("id") == members[0])
+                line = compare_series(
+                    rows[row_id], run_notes.run_color(first, positions[first["id"]])
+                )
+                line.std = dict(rows[row_id].get("group_std") or {})
+                series.append(line)
+                covered |= set(members)
+        series += [
+            compare_series(run, run_notes.run_color(run, positions[run["id"]]))
+            for run in chosen
+            if run.get("id") not in covered
+        ]
+        self.curves.set_series(series)
         self._show_details(chosen[-1] if chosen else None)
         self.export_button.setEnabled(bool(chosen))
 

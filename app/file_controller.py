@@ -102,6 +102,9 @@ class FileController(QObject):
             if answer != QMessageBox.StandardButton.Yes:
                 return False
             controller.shutdown()
+        for flow in (getattr(self.window, "search", None), getattr(self.window, "groups", None)):
+            if flow is not None and not flow.may_stop():  # a search or group: ask, stop
+                return False
         return self.maybe_save()
 
     def maybe_save(self) -> bool:

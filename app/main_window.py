@@ -32,7 +32,9 @@ from app.dataset_flow import DatasetFlow
 from app.document import ProjectDocument, format_shape
 from app.file_controller import OPENABLE_SUFFIXES, FileController, default_recovery_dir
 from app.graph_tab import GraphTab
+from app.group_flow import GroupFlow
 from app.loader import KerasLoader, LoadedCatalog
+from app.search_flow import SearchFlow
 from app.settings import AppSettings
 from app.stack_rows import FUNCTIONAL_NOTICE, cost_total
 from app.summary_tab import SummaryTab
@@ -82,6 +84,8 @@ class MainWindow(QMainWindow):
         self.dataset_controller = self.dataset_flow.controller
         self.layout_builder.build_actions()
         self.training = TrainingFlow(self)
+        self.search = SearchFlow(self)  # the Search tab, Training › Search Hyperparameters…
+        self.groups = GroupFlow(self)  # Training › Repeat with N Seeds… / K-fold…
         self.summary = SummaryTab(self)
         self.graph = GraphTab(self)  # the Graph tab follows the document itself
         self.weights = WeightsTab(self)  # the selected run's weights over time
@@ -164,12 +168,12 @@ class MainWindow(QMainWindow):
                 training["metrics"],
                 self.layout_builder.offered_callbacks(),
             )
+        if result.extra.get("devices"):
+            self.training_panel.set_device_choices(result.extra["devices"])
         self.document.set_catalog(catalog_module)
         self._on_document_changed(frozenset({"dataset", "compile", "fit"}))
         self.device_label.setText(f"Device: {result.device}")
         self.statusBar().showMessage(f"Ready — TensorFlow loaded in {result.seconds:.1f} s", 5000)
-        if result.extra.get("devices"):
-            self.training_panel.set_device_choices(result.extra["devices"])
         self.files.open_pending()
         self._show_properties(self.stack_view.current_layer())
         self.training.set_train_enabled(True)
@@ -420,6 +424,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.training.shutdown()
+        self.search.shutdown()
+        self.groups.shutdown()
         self.runs_panel.shutdown()
         self.dataset_flow.shutdown()
         self.summary.shutdown()

@@ -256,6 +256,10 @@ class WindowLayout:
 
         train_menu = bar.addMenu("T&raining")
         train_menu.addActions([w.train_action, w.pause_action, w.stop_action])
+        train_menu.addSeparator()
+        for name in ("search_action", "repeat_action", "kfold_action"):
+            if hasattr(w, name):
+                train_menu.addAction(getattr(w, name))
 
         view_menu = bar.addMenu("&View")
         for dock in w.docks.values():

@@ -213,6 +213,7 @@ def run_columns(
         Column("name", "Name"),
         *bests,
         Column("changes", "Changes", tooltip="What the run does differently"),
+        *_param_columns(runs),
         *tested,
         Column("epochs", "Epochs", numeric=True),
         Column("status", "Status"),
@@ -240,10 +241,33 @@ def run_columns(
     return table
 
 
+def _param_columns(runs: list[dict]) -> list[Column]:
+    """A search trial's hyperparameters (``run["params"]``, by path), one column each."""
+    paths: list[str] = []
+    for run in runs:
+        params = run.get("params")
+        if isinstance(params, dict):
+            paths += [p for p in params if p not in paths]
+    columns = []
+    for path in paths:
+        short = path.replace(".config.", ".").split(".", 1)[-1].removeprefix("optimizer.")
+        values = [
+            run["params"][path]
+            for run in runs
+            if isinstance(run.get("params"), dict) and path in run["params"]
+        ]
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        columns.append(Column(f"param:{path}", short, numeric, f"Searched setting {path}"))
+    return columns
+
+
 def _best_cell(entry: dict | None, prefix: str = "") -> Cell:
     if not isinstance(entry, dict) or entry.get("value") is None:
         return EMPTY
     value = float(entry["value"])
+    if isinstance(entry.get("std"), int | float):  # a group: mean ± std over its members
+        text = f"{prefix}{value:.4g} ± {float(entry['std']):.2g} (n={entry.get('n', '?')})"
+        return Cell(text, value, "Mean ± standard deviation of the members' best values")
     epoch = int(entry.get("epoch") or 0)
     return Cell(f"{prefix}{value:.4g} (ep {epoch + 1})", value, None, epoch)
 
@@ -259,6 +283,11 @@ def _cell(run: dict, key: str, changes: list[str], count: Callable, shared: str 
     kind, _, name = key.partition(":")
     if kind == "name":
         text = str(run.get("name", ""))
+        state = (
+            (run.get("trial") or {}).get("state") if isinstance(run.get("trial"), dict) else None
+        )
+        if state in ("PRUNED", "FAIL"):
+            text += " (pruned)" if state == "PRUNED" else " (failed)"
         return Cell(text, text.lower(), f"{text} — {run.get('device', '')}, id {run.get('id')}")
     if kind == "status":
         text = status_text(run)
@@ -273,6 +302,16 @@ def _cell(run: dict, key: str, changes: list[str], count: Callable, shared: str 
         if cell is EMPTY and shared and name == f"val_{shared}":
             return _own_best(run)  # the run has no validation: its training metric, named
         return cell
+    if kind == "param":
+        params = run.get("params") if isinstance(run.get("params"), dict) else {}
+        if name not in params:
+            return EMPTY
+        value = params[name]
+        if isinstance(value, bool):
+            return Cell("on" if value else "off", str(value).lower())
+        if isinstance(value, int | float):
+            return Cell(f"{value:.4g}", float(value))
+        return Cell(str(value), str(value).lower())
     if kind == "final":
         return _number_cell(final_value(run, name))
     if kind == "test":

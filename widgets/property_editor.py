@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QLabel,
+    QMenu,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -33,10 +34,47 @@ def _label_text(name: str) -> str:
     return name.replace("_", " ")
 
 
+SEARCH_KINDS = {
+    "int": "int",
+    "float": "float",
+    "bool": "bool",
+    "choice": "choice",
+    "activation": "choice",
+}
+
+
+def search_hint(param: Any, value: Any) -> dict | None:
+    """What a search entry needs to know of a layer parameter (None: not searchable)."""
+    kind = SEARCH_KINDS.get(getattr(param, "kind", None))
+    if kind is None:
+        return None
+    return {
+        "label": _label_text(param.name),
+        "kind": kind,
+        "value": value,
+        "choices": list(param.choices or []),
+        "minimum": param.minimum,
+        "maximum": param.maximum,
+    }
+
+
+def add_search_menu(widget: QWidget, request) -> None:
+    """A "Search this setting…" context menu on ``widget`` calling ``request()``."""
+    widget.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+
+    def show(position) -> None:
+        menu = QMenu(widget)
+        menu.addAction("Search this setting…", request).setObjectName("searchSettingAction")
+        menu.exec(widget.mapToGlobal(position))
+
+    widget.customContextMenuRequested.connect(show)
+
+
 class ParamForm(QWidget):
     """Editors for a layer's params; ``paramEdited(name, value, mergeable)``."""
 
     paramEdited = Signal(str, object, bool)
+    searchRequested = Signal(str, object)  # param name, search hint (see search_hint)
 
     def __init__(self, params, codec: Any, parent: QWidget | None = None):
         super().__init__(parent)
@@ -73,8 +111,17 @@ class ParamForm(QWidget):
             form = advanced_form if param.advanced and advanced_form is not None else basic
             form.addRow(label, editor)
             self.editors[param.name] = editor
+            if SEARCH_KINDS.get(param.kind):
+                label.setObjectName(f"label_{param.name}")
+                add_search_menu(label, lambda p=param: self._request_search(p))
+
         if self.advanced is not None:
             layout.addWidget(self.advanced)
+
+    def _request_search(self, param: Any) -> None:
+        hint = search_hint(param, self.editors[param.name].value())
+        if hint is not None:
+            self.searchRequested.emit(param.name, hint)
 
     def set_values(self, config: dict, defaults: dict[str, Any]) -> None:
         for name, editor in self.editors.items():
@@ -165,6 +212,9 @@ class PropertyEditor(QWidget):
 
     paramEdited = Signal(int, str, object, bool)
     inputShapeEdited = Signal(object)
+    # layer index, param name ("" for the layer itself: on/off), search hint: a
+    # "Search this setting…" context menu on a numeric or choice parameter's label or title
+    searchRequested = Signal(int, str, object)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -176,6 +226,7 @@ class PropertyEditor(QWidget):
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() * 1.15)
         self.title.setFont(font)
+        add_search_menu(self.title, self._request_layer_search)
         self.description = QLabel(self)
         self.description.setObjectName("propertyDescription")
         self.description.setWordWrap(True)
@@ -252,6 +303,9 @@ class PropertyEditor(QWidget):
         self.form = ParamForm(info.params, self.codec, self)
         self.form.set_values(config, defaults)
         self.form.paramEdited.connect(self._on_param_edited)
+        self.form.searchRequested.connect(
+            lambda name, hint: self.searchRequested.emit(self._index, name, hint)
+        )
         holder = QWidget()
         holder_layout = QVBoxLayout(holder)
         holder_layout.setContentsMargins(0, 0, 0, 0)
@@ -261,6 +315,11 @@ class PropertyEditor(QWidget):
 
     def editor(self, name: str) -> ParamEditor | None:
         return self.form.editors.get(name) if self.form else None
+
+    def _request_layer_search(self) -> None:
+        if self._index >= 0 and self.form is not None:
+            hint = {"label": f"{self._class_name} layer on/off", "kind": "layer"}
+            self.searchRequested.emit(self._index, "", hint)
 
     def _on_param_edited(self, name: str, value: Any, mergeable: bool) -> None:
         self.paramEdited.emit(self._index, name, value, mergeable)

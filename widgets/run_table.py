@@ -19,7 +19,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QAction, QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from engine.run_columns import RunTable, run_columns, run_metric, shared_metric
@@ -34,6 +34,52 @@ FAILED_COLOR = QColor(190, 40, 40)
 CHANGES_MIN_WIDTH = 160  # px: the Changes column fills the table's visible width, at least this
 CHANGES_MAX_WIDTH = 600  # px: and at most this (its whole text is in the tooltip)
 COLUMN_WIDTH = 200  # px: any other column's width at most
+
+
+def collapse_groups(
+    runs: list[dict], changes: dict[str, list[str]]
+) -> tuple[list[dict], dict[str, list[str]], dict[str, list[str]]]:
+    """``runs`` with each group's members (runs sharing ``run["group"]``) as ONE row where
+    its first member was: a group record whose best values are the members' mean ± std
+    (``engine.groups.summarize``). Returns (rows, changes, {group row id: member ids})."""
+    from engine.groups import summarize
+
+    by_group: dict[str, list[dict]] = {}
+    for run in runs:
+        if isinstance(run.get("group"), str):
+            by_group.setdefault(run["group"], []).append(run)
+    rows, members, changes = [], {}, dict(changes)
+    for run in runs:
+        gid = run.get("group")
+        if not isinstance(gid, str) or len(by_group[gid]) < 2:
+            rows.append(run)
+            continue
+        row_id = f"group:{gid}"
+        if row_id in members:
+            continue
+        group = by_group[gid]
+        summary = summarize(group)
+        first = group[0]
+        label = str(first.get("name", "group")).split(": ", 1)[0]
+        rows.append(
+            {
+                "id": row_id,
+                "name": f"{label} (group of {len(group)})",
+                "status": "group",
+                "epochs_completed": max(int(r.get("epochs_completed") or 0) for r in group),
+                "seconds": sum(float(r.get("seconds") or 0) for r in group),
+                "best": {k: {"value": v["mean"], **v} for k, v in summary["best"].items()},
+                "history": {k: v["mean"] for k, v in summary["curves"].items()},
+                "group_std": {k: v["std"] for k, v in summary["curves"].items()},
+                "parameter_count": first.get("parameter_count"),
+                "snapshot": first.get("snapshot"),
+                "started_at": first.get("started_at"),
+                "test_metrics": None,
+            }
+        )
+        members[row_id] = [r.get("id") for r in group]
+        changes[row_id] = changes.get(first.get("id"), [])
+    return rows, changes, members
 
 
 def status_text(run: dict) -> str:
@@ -61,6 +107,8 @@ class RunTableModel(QAbstractTableModel):
         self._changes: dict[str, list[str]] = {}
         self._metric: str | None = None
         self._table = RunTable()
+        self.group_rows = True  # a group's members as one mean ± std row
+        self._members: dict[str, list[str]] = {}
 
     # -- contents ----------------------------------------------------------------------------
 
@@ -75,6 +123,9 @@ class RunTableModel(QAbstractTableModel):
         when no run logged one; ``params(run)`` gives a run's parameter count (without it:
         the count stored with the run, if any)."""
         self.beginResetModel()
+        self._members = {}
+        if self.group_rows:
+            runs, changes, self._members = collapse_groups(list(runs), dict(changes))
         self._runs = list(runs)
         self._changes = dict(changes)
         self._metric = metric
@@ -88,10 +139,19 @@ class RunTableModel(QAbstractTableModel):
         return self._runs[row]
 
     def row_of(self, run_id: str) -> int:
+        """The row showing ``run_id`` (a group member: its group's row when collapsed)."""
         for row, run in enumerate(self._runs):
-            if run.get("id") == run_id:
+            if run.get("id") == run_id or run_id in self._members.get(run.get("id"), ()):
                 return row
         return -1
+
+    def member_ids(self, row: int) -> list[str]:
+        """The run ids a row stands for: a group row's members, else the one run."""
+        run_id = self._runs[row].get("id")
+        return list(self._members.get(run_id, [run_id]))
+
+    def group_members(self) -> dict[str, list[str]]:
+        return {key: list(value) for key, value in self._members.items()}
 
     def table(self) -> RunTable:
         """The plain table shown (columns, cells, run ids)."""
@@ -135,7 +195,7 @@ class RunTableModel(QAbstractTableModel):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if index.column() == 0:
+        if index.column() == 0 and self._runs[index.row()].get("id") not in self._members:
             flags |= Qt.ItemFlag.ItemIsEditable
         return flags
 
@@ -217,8 +277,26 @@ class RunTableView(QTableView):
         header.sectionResized.connect(self._on_section_resized)
         self.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.run_model.modelReset.connect(self._on_model_reset)
+        self._last: tuple | None = None
+        self.group_rows_action = QAction("Show groups as one row (mean ± std)", self)
+        self.group_rows_action.setObjectName("groupRowsAction")
+        self.group_rows_action.setCheckable(True)
+        self.group_rows_action.setChecked(True)
+        self.group_rows_action.toggled.connect(
+            lambda on: on != self.run_model.group_rows and self.set_group_rows(on)
+        )
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        header.addAction(self.group_rows_action)
+
+    def set_group_rows(self, collapsed: bool) -> None:
+        """Show each group as one mean ± std row (True) or all its members (False)."""
+        self.run_model.group_rows = bool(collapsed)
+        self.group_rows_action.setChecked(bool(collapsed))
+        if self._last is not None:
+            self.set_runs(*self._last)
 
     def set_runs(self, runs, changes, metric=None, params=None) -> None:
+        self._last = (runs, changes, metric, params)
         selected = self.selected_run_ids()
         self.run_model.set_runs(runs, changes, metric, params)
         self.select_runs(selected)
@@ -227,7 +305,10 @@ class RunTableView(QTableView):
         rows = sorted(
             {self.proxy.mapToSource(index).row() for index in self.selectionModel().selectedRows()}
         )
-        return [self.run_model.run_at(row).get("id") for row in rows]
+        ids: list[str] = []
+        for row in rows:
+            ids += [i for i in self.run_model.member_ids(row) if i not in ids]
+        return ids  # a group row stands for its members
 
     def select_runs(self, run_ids: list[str]) -> None:
         """Select exactly these runs (one ``selectionChangedRuns``)."""
@@ -236,6 +317,11 @@ class RunTableView(QTableView):
         for run_id in run_ids:
             row = self.run_model.row_of(run_id)
             if row < 0:
+                continue
+            if run_id not in self.run_model.member_ids(row):
+                continue  # a member of a collapsed group: only all of them select its row
+            members = self.run_model.member_ids(row)
+            if len(members) > 1 and not set(members) <= set(run_ids):
                 continue
             index = self.proxy.mapFromSource(self.run_model.index(row, 0))
             selection.select(index, index)

@@ -156,6 +156,10 @@ class TrainingPanel(QWidget):
     pauseRequested = Signal()
     resumeRequested = Signal()
     stopRequested = Signal()
+    # "Search this setting…" (a label's context menu): the setting's path
+    # (fit.batch_size, compile.optimizer.config.learning_rate …) and a search hint
+    # (widgets.search_space_editor.default_entry)
+    searchRequested = Signal(str, object)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -176,6 +180,7 @@ class TrainingPanel(QWidget):
         self._running = False
         self._paused = False
         self._build()
+        self._add_search_menus()
         self._rebuild_callbacks()
         self._refresh()
         self.set_running(False, False)
@@ -391,6 +396,55 @@ class TrainingPanel(QWidget):
         buttons.addWidget(self.pause_button, 1)
         buttons.addWidget(self.stop_button, 1)
         outer.addWidget(bar)
+
+    def _add_search_menus(self) -> None:
+        """ "Search this setting…" on the labels of the settings a search may vary."""
+        from widgets.property_editor import add_search_menu
+
+        searchable = {
+            self.optimizer_combo: "compile.optimizer",
+            self.learning_rate: "compile.optimizer.config.learning_rate",
+            self.epochs: "fit.epochs",
+            self.batch_size: "fit.batch_size",
+            self.validation_split: "fit.validation_split",
+        }
+        for label in self.findChildren(QLabel):
+            path = searchable.get(label.buddy())
+            if path is not None:
+                add_search_menu(
+                    label, lambda p=path: self.searchRequested.emit(p, self.search_hint(p))
+                )
+
+    def search_hint(self, path: str) -> dict:
+        """What a search entry needs to know of the setting at ``path``."""
+        if path == "compile.optimizer":
+            names = [name.lower() for name in self._optimizers] or ["adam", "sgd", "rmsprop"]
+            current = self._optimizer_class()[0].lower()
+            return {"label": "optimizer", "kind": "choice", "value": current, "choices": names}
+        if path.endswith("learning_rate"):
+            return {
+                "label": "learning rate",
+                "kind": "float",
+                "value": self.learning_rate.value(),
+                "minimum": 0.0,
+                "maximum": None,
+            }
+        if path == "fit.validation_split":
+            return {
+                "label": "validation split",
+                "kind": "float",
+                "value": self.validation_split.value(),
+                "minimum": 0.0,
+                "maximum": 0.95,
+            }
+        box = self.epochs if path == "fit.epochs" else self.batch_size
+        return {
+            "label": path.split(".")[-1].replace("_", " "),
+            "kind": "int",
+            "value": box.value(),
+            "minimum": box.minimum(),
+            "maximum": box.maximum(),
+        }
 
     @staticmethod
     def _label(text: str, buddy: QWidget) -> QLabel:

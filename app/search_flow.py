@@ -1,0 +1,612 @@
+"""Hyperparameter search from the window: the space, running it, its views.
+
+``SearchFlow(window, run_search=None, pool=None)`` adds the Search tab (``SearchPanel``) and
+the Training › Search Hyperparameters… action, and wires:
+
+- "Search this setting…" from the property editor (``searchRequested(index, name, hint)``;
+  name "" switches the layer on/off) and the training panel (``searchRequested(path,
+  hint)``) → a ``SearchEntryDialog`` → ``project["search"]`` as ONE undo step
+  (``document.edit``); the tab's list edits and removes entries, its objective too;
+- Start: the project must be saved (asked, like Save); ``engine.search.run_search`` runs in
+  a ``BackgroundJob`` thread (the GUI thread never waits on it) with a sink whose events
+  come back as Qt signals: the curves and progress follow one running trial at a time
+  ("trial-N" job ids), the status says "Trial 3 of 20 (2 running)", each finished trial's
+  run is merged from the project file into the document (the runs table gains it);
+- Stop sets the search's stop event (running trials stop, the study stays resumable);
+  ``may_stop()`` asks before New/Open; ``shutdown()`` on close;
+- the views redraw from the document's trial runs: parallel coordinates, importance (from
+  the last search's result), the Pareto front for two objectives, and "Apply best to the
+  model" (the best trial's values into model/compile/fit, one undo step).
+
+``BackgroundJob`` (also used by ``app.group_flow``) runs ``function(sink, stop)`` in a
+QThread: ``event(job_id, event)`` for each sink call, ``errored(message)`` if it raised,
+then always ``finished(result)`` (None after an error) and ``runningChanged(False)``.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMessageBox
+
+from app.search_panel import SearchPanel
+from engine.errors import LayerLabError
+from widgets.parallel_coordinates import Axis
+from widgets.search_space_editor import SearchEntryDialog, short_path
+
+_WORKER_EVENTS = ("JobStarted", "JobResult", "JobFinished", "TrialFinished", "SearchFinished")
+
+
+# --- a function in a thread, reporting through signals ----------------------------------------
+
+
+class _Worker(QObject):
+    event = Signal(str, object)
+    errored = Signal(str)
+    done = Signal(object)
+
+    def __init__(self, function: Callable, stop: threading.Event):
+        super().__init__()
+        self._function = function
+        self._stop = stop
+
+    def _sink(self, job_id: str, event: Any) -> None:
+        self.event.emit(job_id, event)
+
+    @Slot()
+    def run(self) -> None:
+        result = None
+        try:
+            result = self._function(self._sink, self._stop)
+        except BaseException as error:  # the thread must never die with an exception
+            text = str(error).strip() or type(error).__name__
+            if not isinstance(error, LayerLabError):
+                traceback.print_exception(error)
+            self.errored.emit(text)
+        finally:
+            QThread.currentThread().quit()
+            self.moveToThread(QCoreApplication.instance().thread())
+            self.done.emit(result)
+
+
+class BackgroundJob(QObject):
+    """One long engine call (a search, a group) at a time, in its own QThread."""
+
+    event = Signal(str, object)
+    errored = Signal(str)
+    finished = Signal(object)
+    runningChanged = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._worker: _Worker | None = None
+        self._stop: threading.Event | None = None
+
+    def is_running(self) -> bool:
+        return self._worker is not None
+
+    def start(self, function: Callable[[Callable, threading.Event], Any]) -> bool:
+        if self.is_running():
+            return False
+        stop = threading.Event()
+        worker = _Worker(function, stop)
+        thread = QThread()
+        thread.setObjectName("LayerLabSearch")
+        worker.moveToThread(thread)
+        worker.event.connect(self._on_event)
+        worker.errored.connect(self._on_errored)
+        worker.done.connect(self._on_done)
+        thread.started.connect(worker.run)
+        self._thread, self._worker, self._stop = thread, worker, stop
+        self.runningChanged.emit(True)
+        thread.start()
+        return True
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+
+    def shutdown(self, timeout_ms: int = 60_000) -> bool:
+        """Stop and join (for closing); the last events and ``finished`` are delivered."""
+        thread, worker = self._thread, self._worker
+        if thread is None or worker is None:
+            return True
+        self.stop()
+        if not thread.wait(timeout_ms):
+            return False
+        QCoreApplication.sendPostedEvents(self)
+        if self._worker is worker:
+            self._release(worker, None)
+        return True
+
+    @Slot(str, object)
+    def _on_event(self, job_id: str, event: Any) -> None:
+        if self.sender() is self._worker:
+            self.event.emit(job_id, event)
+
+    @Slot(str)
+    def _on_errored(self, message: str) -> None:
+        if self.sender() is self._worker:
+            self.errored.emit(message)
+
+    @Slot(object)
+    def _on_done(self, result: Any) -> None:
+        worker = self.sender()
+        if worker is not self._worker:
+            return
+        if self._thread is not None:
+            self._thread.quit()
+            self._thread.wait()
+        self._release(worker, result)
+
+    def _release(self, worker: _Worker, result: Any) -> None:
+        for signal in (worker.event, worker.errored, worker.done):
+            signal.disconnect()
+        worker.deleteLater()
+        self._thread, self._worker, self._stop = None, None, None
+        self.finished.emit(result)
+        self.runningChanged.emit(False)
+
+
+def ensure_saved(window: Any, what: str) -> bool:
+    """A search or group trains from the project FILE: ask to save unsaved changes (or an
+    untitled project) first, like Save. True when the file is up to date."""
+    document = window.document
+    if document.path is not None and document.undo_stack.isClean():
+        return True
+    answer = QMessageBox.question(
+        window,
+        what,
+        f"The {what.lower()} trains the project as saved. Save it now?",
+        QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Save,
+    )
+    if answer != QMessageBox.StandardButton.Save:
+        return False
+    return bool(window.files.save()) and document.path is not None
+
+
+def merge_from_disk(window: Any) -> None:
+    """Runs (and groups) the engine wrote into the project file join the document."""
+    from engine.files import read_json
+    from engine.project import merge_runs, runs_on_disk
+
+    document = window.document
+    path = document.path
+    if path is None:
+        return
+    guard = window.files.guard
+    runs = guard.merged_runs(document.project) if guard.path == path else None
+    if runs is None:
+        runs = merge_runs(document.project, runs_on_disk(path))
+    try:
+        groups = read_json(path).get("groups")
+    except Exception:  # a file being replaced this instant: the next merge takes it
+        groups = None
+    if isinstance(groups, list):
+        known = {g.get("id") for g in document.project.get("groups") or []}
+        document.project["groups"] = [
+            *(document.project.get("groups") or []),
+            *(g for g in groups if isinstance(g, dict) and g.get("id") not in known),
+        ]
+    if runs != document.project.get("runs") or isinstance(groups, list):
+        document.replace_runs(runs)
+
+
+def job_sink_event(event: Any) -> bool:
+    """Whether ``event`` is a training event the curves and progress understand."""
+    return type(event).__name__ not in _WORKER_EVENTS
+
+
+class SearchFlow(QObject):
+    def __init__(self, window: Any, *, run_search: Callable | None = None, pool: Any = None):
+        super().__init__(window)
+        self.window = window
+        self.document = window.document
+        self._run_search = run_search
+        self.pool = pool
+        self.job = BackgroundJob(self)
+        self.result: Any = None
+        self._generation: int | None = None
+        self._shown: str | None = None
+        self._running: set[str] = set()
+        self._states: dict[str, int] = {}
+        self._total = 0
+        self.panel = SearchPanel(window)
+        window.search_panel = self.panel
+        window.tabs.addTab(self.panel, "Search")
+        window.search_action = QAction("&Search Hyperparameters…", window)
+        window.search_action.setObjectName("searchAction")
+        window.search_action.triggered.connect(self.show_tab)
+
+        self.document.changed.connect(self._on_document_changed)
+        self.document.reset.connect(self.reset)
+        window.property_editor.searchRequested.connect(self._on_layer_search)
+        window.training_panel.searchRequested.connect(self.search_setting)
+        panel = self.panel
+        panel.space_list.spaceEdited.connect(lambda space: self.set_space(space, "Remove"))
+        panel.space_list.editRequested.connect(self._on_edit_entry)
+        panel.objectiveEdited.connect(self._on_objective)
+        panel.startRequested.connect(self.start)
+        panel.stopRequested.connect(self.stop)
+        panel.applyBestRequested.connect(self.apply_best)
+        self.job.event.connect(self._on_event)
+        self.job.errored.connect(self._on_errored)
+        self.job.finished.connect(self._on_finished)
+        self.job.runningChanged.connect(self._on_running_changed)
+        self.refresh()
+
+    # ------------------------------------------------------------------ the space
+    def block(self) -> dict:
+        block = self.document.project.get("search")
+        return copy.deepcopy(block) if isinstance(block, dict) else {"space": []}
+
+    def store(self, block: dict, text: str) -> bool:
+        """Put a new search block in the project as one undo step (False: not valid)."""
+        from engine.errors import ProjectError
+        from engine.search import validate_search
+
+        try:
+            validate_search(block)
+        except ProjectError as error:
+            QMessageBox.warning(self.window, "Search", str(error))
+            return False
+        if not isinstance(self.document.project.get("search"), dict):
+            # an undo must give back a valid block, never a missing one
+            self.document.project["search"] = {"space": []}
+        self.document.edit(text, {"search": block})
+        return True
+
+    def set_space(self, space: list[dict], verb: str = "Edit") -> bool:
+        block = self.block()
+        block["space"] = copy.deepcopy(space)
+        return self.store(block, f"{verb} search setting")
+
+    def layer_path(self, index: int, name: str) -> str:
+        """The project path of body layer ``index``'s parameter ``name`` ("" : the layer)."""
+        layers = (self.document.project.get("model") or {}).get("layers") or []
+        offset = 1 if layers and layers[0].get("class_name") == "InputLayer" else 0
+        base = f"model.layers[{index + offset}]"
+        return f"{base}.config.{name}" if name else base
+
+    def _on_layer_search(self, index: int, name: str, hint: dict) -> None:
+        if index >= 0:
+            self.search_setting(self.layer_path(index, name), hint)
+
+    def search_setting(self, path: str, hint: dict, *, dialog_hook=None) -> bool:
+        """Open the entry dialog for ``path`` (its current entry if searched already); on OK
+        store the space. ``dialog_hook(dialog)``: tests fill the dialog instead of a user."""
+        space = self.block().get("space") or []
+        current = next((i for i, e in enumerate(space) if e.get("path") == path), None)
+        dialog = SearchEntryDialog(
+            path, hint, space[current] if current is not None else None, self.window
+        )
+        accepted = dialog_hook(dialog) if dialog_hook is not None else dialog.exec() == 1
+        entry = dialog.entry() if accepted else None
+        dialog.deleteLater()
+        if entry is None:
+            return False
+        space = list(space)
+        if current is None:
+            space.append(entry)
+        else:
+            space[current] = entry
+        self.panel.views.setCurrentIndex(0)
+        return self.store({**self.block(), "space": space}, f"Search {short_path(path)}")
+
+    def _on_edit_entry(self, row: int) -> None:
+        space = self.block().get("space") or []
+        if 0 <= row < len(space):
+            entry = space[row]
+            kind = {"int": "int", "float": "float", "layer_on_off": "layer"}.get(
+                entry.get("type"), "choice"
+            )
+            hint = {
+                "label": short_path(entry["path"]),
+                "kind": kind,
+                "choices": entry.get("choices") or [],
+            }
+            self.search_setting(entry["path"], hint)
+
+    def _on_objective(self, objective: Any) -> None:
+        from engine.runs import smaller_is_better
+
+        if isinstance(objective, dict) and self.sender() is self.panel:
+            # a newly chosen metric gets its natural direction (accuracy: maximize)
+            block_goal = self.block().get("objective")
+            old = block_goal.get("metric") if isinstance(block_goal, dict) else None
+            if old != objective["metric"]:
+                objective["direction"] = (
+                    "minimize" if smaller_is_better(objective["metric"]) else "maximize"
+                )
+        block = self.block()
+        block["objective"] = objective
+        if not self.store(block, "Change search objective"):
+            self.refresh()
+
+    # ------------------------------------------------------------------ running
+    def show_tab(self) -> None:
+        self.window.tabs.setCurrentWidget(self.panel)
+
+    def is_running(self) -> bool:
+        return self.job.is_running()
+
+    def start(self) -> bool:
+        window = self.window
+        if self.is_running():
+            return False
+        if window.controller.is_running():
+            QMessageBox.information(window, "Search", "Wait for the training run to end first.")
+            return False
+        if not self.block().get("space"):
+            QMessageBox.information(
+                window,
+                "Search",
+                "Choose settings to search first: right-click a setting in the layer "
+                "properties or the Training panel and choose “Search this setting…”.",
+            )
+            return False
+        if not ensure_saved(window, "Search"):
+            return False
+        panel = self.panel
+        trials, workers = panel.trials_spin.value(), panel.workers_spin.value()
+        epochs = panel.epochs_spin.value() or None
+        path = self.document.path
+        run = self._run_search
+        if run is None:
+            from engine.search import run_search as run
+        pool = self.pool
+
+        def work(sink, stop):
+            return run(path, trials, workers, sink=sink, stop=stop, epochs=epochs, pool=pool)
+
+        self.result = None
+        self._generation = self.document.generation
+        self._shown = None
+        self._running = set()
+        self._states = {}
+        self._total = trials
+        window.curves.clear()
+        window.progress.reset()
+        self._status(f"Starting {trials} trial{'s' if trials != 1 else ''}…")
+        return self.job.start(work)
+
+    def stop(self) -> None:
+        if self.is_running():
+            self._status("Stopping the search…")
+            self.job.stop()
+
+    def may_stop(self) -> bool:
+        """Before New/Open: ask to stop a running search; True when none runs (any more)."""
+        if not self.is_running():
+            return True
+        answer = QMessageBox.question(
+            self.window,
+            "A search is running",
+            "A hyperparameter search is going. Stop it and open another project? "
+            "(It can be resumed later.)",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        return self.job.shutdown()
+
+    def shutdown(self) -> None:
+        self.job.shutdown()
+
+    def _current(self) -> bool:
+        return self._generation == self.document.generation
+
+    def _on_event(self, job_id: str, event: Any) -> None:
+        if not self._current():
+            return
+        name = type(event).__name__
+        window = self.window
+        if name == "JobStarted":
+            self._running.add(job_id)
+        elif name == "TrialFinished":
+            self._running.discard(job_id)
+            self._states[event.state] = self._states.get(event.state, 0) + 1
+            if job_id == self._shown:
+                self._shown = None
+            merge_from_disk(window)
+        elif name == "TrainBegin" and self._shown is None:
+            self._shown = job_id
+        if job_id == self._shown and job_sink_event(event):
+            window.curves.on_event(event)
+            window.progress.on_event(event)
+        if name in ("JobStarted", "TrialFinished"):
+            self._status(self.progress_text())
+
+    def progress_text(self) -> str:
+        done = sum(self._states.values())
+        running = len(self._running)
+        text = f"Trial {min(done + max(running, 1), self._total)} of {self._total}"
+        text += f" ({running} running)" if running else ""
+        counts = [
+            f"{self._states[state]} {word}"
+            for state, word in (("COMPLETE", "completed"), ("PRUNED", "pruned"), ("FAIL", "failed"))
+            if self._states.get(state)
+        ]
+        if self._shown:
+            text += f"; curves: trial {self._shown.removeprefix('trial-')}"
+        return text + (" — " + ", ".join(counts) if counts else "")
+
+    def _on_errored(self, message: str) -> None:
+        if self._current():
+            QMessageBox.warning(self.window, "Search", message)
+
+    def _on_finished(self, result: Any) -> None:
+        if not self._current():
+            return
+        self.result = result
+        self._running = set()
+        merge_from_disk(self.window)
+        if result is not None:
+            counts = getattr(result, "counts", {}) or {}
+            text = (
+                f"{len(result.trials)} trial(s) this time"
+                + ("; stopped (Start resumes the study)" if result.stopped else "")
+                + f". Study: {counts.get('COMPLETE', 0)} completed, "
+                f"{counts.get('PRUNED', 0)} pruned, {counts.get('FAIL', 0)} failed."
+            )
+            self._status(text)
+        self.refresh()
+
+    def _on_running_changed(self, running: bool) -> None:
+        self.panel.set_running(running)
+        self.window.statusBar().showMessage(
+            "Searching…" if running else "Search ended", 0 if running else 5000
+        )
+
+    def _status(self, text: str) -> None:
+        self.panel.set_status(text)
+
+    # ------------------------------------------------------------------ views
+    def reset(self) -> None:
+        """Another project: what runs belongs to the previous one (it is stopped by
+        ``may_stop`` first); its result and views go."""
+        self.result = None
+        self._generation = -1 if self._generation is not None else None
+        self._status("")
+
+    def _on_document_changed(self, sections) -> None:
+        if {"search", "runs", "model"} & set(sections):
+            self.refresh()
+
+    def trial_runs(self) -> list[dict]:
+        """The document's runs that are trials of this project's study."""
+        block = self.block()
+        path = self.document.path
+        study = block.get("study_name") or (path.stem if path is not None else None)
+        return [
+            run
+            for run in self.document.project.get("runs") or []
+            if isinstance(run.get("trial"), dict)
+            and (study is None or run["trial"].get("study") == study)
+        ]
+
+    def goals(self) -> list[dict]:
+        from engine.search import objectives
+
+        try:
+            return objectives(self.block())
+        except (AttributeError, TypeError):
+            return objectives({})
+
+    def best_run(self) -> dict | None:
+        goal = self.goals()[0]
+        best, best_value = None, None
+        for run in self.completed_runs():
+            value = objective_value(run, goal["metric"])
+            if value is None:
+                continue
+            better = best_value is None or (
+                value < best_value if goal["direction"] == "minimize" else value > best_value
+            )
+            if better:
+                best, best_value = run, value
+        return best
+
+    def completed_runs(self) -> list[dict]:
+        return [r for r in self.trial_runs() if r["trial"].get("state") == "COMPLETE"]
+
+    def refresh(self) -> None:
+        block = self.block()
+        panel = self.panel
+        panel.space_list.set_space(block.get("space") or [])
+        goals = self.goals()
+        panel.set_objective(goals)
+        goal = goals[0]
+        axes = [axis_for(entry) for entry in block.get("space") or []]
+        rows = []
+        completed = self.completed_runs()
+        for run in completed:
+            row = {key: _plain(value) for key, value in (run.get("params") or {}).items()}
+            row[goal["metric"]] = objective_value(run, goal["metric"])
+            rows.append(row)
+        panel.parallel.set_data(axes, rows, goal["metric"], goal["direction"] == "minimize")
+        importance = getattr(self.result, "importance", None) or {}
+        panel.importance.set_data({short_path(k): v for k, v in importance.items()})
+        if len(goals) > 1:
+            points = [
+                (float(run["parameter_count"]), objective_value(run, goal["metric"]))
+                for run in completed
+                if isinstance(run.get("parameter_count"), int)
+                and objective_value(run, goal["metric"]) is not None
+            ]
+            panel.pareto.set_data(
+                points,
+                ("parameters", goal["metric"]),
+                (True, goal["direction"] == "minimize"),
+                log_x=True,
+            )
+        else:
+            panel.pareto.set_data([])
+        best = self.best_run()
+        panel.apply_button.setEnabled(best is not None and not self.is_running())
+        if best is None:
+            panel.best_label.setText(
+                f"{len(self.trial_runs())} trial run(s); none completed yet."
+                if self.trial_runs()
+                else ""
+            )
+        else:
+            values = ", ".join(
+                f"{short_path(k)} {_plain(v)}" for k, v in (best.get("params") or {}).items()
+            )
+            score = objective_value(best, goal["metric"])
+            panel.best_label.setText(
+                f"Best: {best.get('name')} — {goal['metric']} {score:.4g} ({values})"
+            )
+
+    def apply_best(self) -> bool:
+        """The best completed trial's values into the model and training settings (one undo
+        step)."""
+        from engine.search import best_params_applied
+
+        best = self.best_run()
+        if best is None:
+            return False
+        try:
+            applied = best_params_applied(self.document.project, dict(best.get("params") or {}))
+        except LayerLabError as error:
+            QMessageBox.warning(self.window, "Apply best", str(error))
+            return False
+        self.document.edit(
+            f"Apply best trial ({best.get('name')})",
+            {key: applied[key] for key in ("model", "compile", "fit") if key in applied},
+        )
+        return True
+
+
+def _plain(value: Any) -> Any:
+    return value
+
+
+def objective_value(run: dict, metric: str) -> float | None:
+    if metric == "parameter_count":
+        count = run.get("parameter_count")
+        return float(count) if isinstance(count, int) else None
+    entry = (run.get("best") or {}).get(metric)
+    value = entry.get("value") if isinstance(entry, dict) else None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def axis_for(entry: dict) -> Axis:
+    path = str(entry.get("path"))
+    label = short_path(path)
+    kind = entry.get("type")
+    if kind == "categorical":
+        return Axis(path, label, choices=tuple(entry.get("choices") or ()))
+    if kind == "layer_on_off":
+        return Axis(path, label + " on", choices=(False, True))
+    return Axis(path, label, log=bool(entry.get("log")))

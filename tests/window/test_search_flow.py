@@ -1,0 +1,154 @@
+"""Issue 12, the window side of search: "Search this setting…" → the space (one undo step),
+a real 2-trial search in a worker process whose trials join the runs table and the
+parallel-coordinates plot, and Stop mid-search leaving the window usable."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import pytest
+from PySide6.QtCore import QPoint, QTimer
+from PySide6.QtWidgets import QApplication, QMenu
+
+from engine.worker import WorkerPool
+from tests.search.support import SPACE, write_project
+
+
+@pytest.fixture(scope="module")
+def warm_pool():
+    pool = WorkerPool(1, stop_grace=20)
+    yield pool
+    pool.close()
+
+
+def _answer_menu_and_dialog(fill) -> list:
+    """Trigger the context menu's "Search this setting…", then ``fill`` the dialog and
+    press OK (both are modal: answered from a timer)."""
+    seen = []
+
+    def poll():
+        popup = QApplication.activePopupWidget()
+        if isinstance(popup, QMenu) and "menu" not in seen:
+            seen.append("menu")
+            (action,) = [a for a in popup.actions() if a.text() == "Search this setting…"]
+            popup.close()
+            QTimer.singleShot(0, action.trigger)  # not inside this timer's own slot
+            return
+        modal = QApplication.activeModalWidget()
+        if modal is not None and modal.objectName() == "searchEntryDialog":
+            seen.append("dialog")
+            timer.stop()
+            fill(modal)
+            modal.accept()
+
+    timer = QTimer()
+    timer.timeout.connect(poll)
+    timer.start(20)
+    seen.append(timer)
+    return seen
+
+
+def test_search_this_setting_stores_one_undo_step(qtbot, make_window, tmp_path):
+    window = make_window(write_project(tmp_path))
+    window.select_layer(0)  # the first Dense (model.layers[1])
+    label = window.property_editor.findChild(QWidget_type(), "label_units")
+    assert label is not None
+
+    def fill(dialog):
+        dialog.low_edit.setText("4")
+        dialog.high_edit.setText("32")
+        dialog.log_check.setChecked(True)
+
+    seen = _answer_menu_and_dialog(fill)
+    label.customContextMenuRequested.emit(QPoint(2, 2))
+    qtbot.waitUntil(lambda: "dialog" in seen, timeout=5000)
+    space = window.document.project["search"]["space"]
+    assert space == [
+        {"path": "model.layers[1].config.units", "type": "int", "low": 4, "high": 32, "log": True}
+    ]
+    assert window.search_panel.space_list.list.count() == 1
+    assert window.document.undo_stack.undoText() == "Search layers[1].units"
+    window.document.undo_stack.undo()
+    assert window.document.project["search"]["space"] == []
+    assert window.search_panel.space_list.list.count() == 0
+
+    # the training panel: batch size as a list of values
+    seen = _answer_menu_and_dialog(
+        lambda d: (d.values_radio.setChecked(True), d.values_edit.setText("32, 64"))
+    )
+    batch_label = next(
+        lab
+        for lab in window.training_panel.findChildren(QWidget_type())
+        if lab.buddy() is window.training_panel.batch_size
+    )
+    batch_label.customContextMenuRequested.emit(QPoint(2, 2))
+    qtbot.waitUntil(lambda: "dialog" in seen, timeout=5000)
+    assert window.document.project["search"]["space"] == [
+        {"path": "fit.batch_size", "type": "categorical", "choices": [32, 64]}
+    ]
+
+
+def QWidget_type():
+    from PySide6.QtWidgets import QLabel
+
+    return QLabel
+
+
+def test_a_real_two_trial_search_fills_the_runs_table_and_the_plot(
+    qtbot, make_window, tmp_path, warm_pool
+):
+    path = write_project(tmp_path, epochs=1, search={"space": SPACE[:3]})
+    window = make_window(path)
+    flow = window.search
+    flow.pool = warm_pool
+    panel = window.search_panel
+    panel.trials_spin.setValue(2)
+    panel.workers_spin.setValue(1)
+    window.tabs.setCurrentWidget(panel)
+    statuses = []
+    flow.job.event.connect(lambda *_: statuses.append(panel.status_label.text()))
+    with qtbot.waitSignal(flow.job.finished, timeout=240_000):
+        assert flow.start()
+    trials = [run for run in window.document.project["runs"] if run.get("trial")]
+    assert [run["name"] for run in trials] == ["Trial 0", "Trial 1"]
+    table = window.runs_panel.table.run_model
+    assert table.rowCount() == 2
+    headers = table.columns()
+    assert "layers[1].units" in headers and "batch_size" in headers
+    assert panel.parallel.line_count() == 2
+    assert any(s.startswith("Trial 1 of 2 (1 running)") for s in statuses), statuses
+    assert panel.apply_button.isEnabled()
+    assert flow.apply_best()
+    best = flow.best_run()
+    assert window.document.project["fit"]["batch_size"] == best["params"]["fit.batch_size"]
+    assert window.document.undo_stack.undoText().startswith("Apply best trial")
+
+
+def test_stop_mid_search_leaves_the_window_usable(qtbot, make_window, tmp_path):
+    """A fake run_search that waits for Stop: the window stays responsive and usable."""
+    path = write_project(tmp_path, epochs=1, search={"space": SPACE[:1]})
+    window = make_window(path)
+    entered = threading.Event()
+
+    def fake(path, trials, workers, *, sink, stop, epochs, pool):
+        from engine.worker_protocol import JobStarted
+
+        sink("trial-0", JobStarted(pid=1))
+        entered.set()
+        stop.wait(30)
+        return None
+
+    window.search._run_search = fake
+    assert window.search.start()
+    qtbot.waitUntil(entered.is_set, timeout=5000)
+    qtbot.waitUntil(lambda: "(1 running)" in window.search_panel.status_label.text())
+    assert window.search_panel.stop_button.isEnabled()
+    with qtbot.waitSignal(window.search.job.finished, timeout=10_000):
+        window.search_panel.stop_button.click()
+    assert not window.search.is_running()
+    assert window.search_panel.start_button.isEnabled()
+    window.document.insert_layer(0, "Dense")  # still editable
+    assert window.document.layer_count() == 4
+    with contextlib.suppress(Exception):
+        window.document.undo_stack.undo()
