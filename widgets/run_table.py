@@ -8,6 +8,7 @@ and the owner changes the project (through an undo command). ``RunTableView`` (o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from PySide6.QtCore import (
@@ -36,14 +37,50 @@ CHANGES_MAX_WIDTH = 600  # px: and at most this (its whole text is in the toolti
 COLUMN_WIDTH = 200  # px: any other column's width at most
 
 
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, 0.0
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def summarize(runs: list[dict]) -> dict:
+    """Members' best values and per-epoch curves as mean/std/n (sample std, as
+    ``engine.groups.summarize``, which the widgets may not import: it reaches the worker)."""
+    best: dict[str, dict] = {}
+    for metric in sorted({key for run in runs for key in (run.get("best") or {})}):
+        values = [
+            float(run["best"][metric]["value"])
+            for run in runs
+            if isinstance((run.get("best") or {}).get(metric), dict)
+            and isinstance(run["best"][metric].get("value"), int | float)
+        ]
+        if values:
+            mean, std = _mean_std(values)
+            best[metric] = {"mean": mean, "std": std, "n": len(values)}
+    curves: dict[str, dict] = {}
+    for name in sorted({key for run in runs for key in (run.get("history") or {})}):
+        series = [list((run.get("history") or {}).get(name) or []) for run in runs]
+        means, stds = [], []
+        for epoch in range(max((len(s) for s in series), default=0)):
+            values = [
+                float(s[epoch])
+                for s in series
+                if epoch < len(s) and isinstance(s[epoch], int | float) and math.isfinite(s[epoch])
+            ]
+            mean, std = _mean_std(values) if values else (None, None)
+            means.append(mean)
+            stds.append(std)
+        curves[name] = {"mean": means, "std": stds}
+    return {"best": best, "curves": curves}
+
+
 def collapse_groups(
     runs: list[dict], changes: dict[str, list[str]]
 ) -> tuple[list[dict], dict[str, list[str]], dict[str, list[str]]]:
     """``runs`` with each group's members (runs sharing ``run["group"]``) as ONE row where
     its first member was: a group record whose best values are the members' mean ± std
-    (``engine.groups.summarize``). Returns (rows, changes, {group row id: member ids})."""
-    from engine.groups import summarize
-
+    (as ``engine.groups.summarize``). Returns (rows, changes, {group row id: member ids})."""
     by_group: dict[str, list[dict]] = {}
     for run in runs:
         if isinstance(run.get("group"), str):
