@@ -88,6 +88,14 @@ class InspectFlow(QObject):
             self.window.class_combo.currentIndexChanged.connect(self._on_class_chosen)
         return self.window
 
+    def reset(self) -> None:
+        """Another project is open: its layer outputs and explanations are gone."""
+        self.last_request = None
+        if self.window is not None:
+            self.window.hide()
+            self.window.activations.show_message("")
+            self.window.explanations.show_message("")
+
     def _on_class_chosen(self, _index: int) -> None:
         if self.last_request is not None and self.last_request.get("what") == "explain":
             self.request(self.last_request)

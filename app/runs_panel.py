@@ -194,6 +194,7 @@ class RunsPanel(QWidget):
         self._loaded = None
         self._base = PREVIOUS_RUN
         self.evaluation.clear()
+        self.inspect_flow.reset()
 
     def set_curves_widget(self, curves) -> None:
         """The ``LiveCurves`` whose plots the PNG / SVG exports write."""
