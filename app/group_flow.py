@@ -26,7 +26,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.search_flow import BackgroundJob, ensure_saved, job_sink_event, merge_from_disk
+from app.search_flow import (
+    BackgroundJob,
+    ensure_saved,
+    job_sink_event,
+    merge_from_disk,
+    reading_sink,
+)
 from app.search_panel import default_workers
 
 
@@ -121,6 +127,7 @@ class GroupFlow(QObject):
         path, pool = self.document.path, self.pool
 
         def work(sink, stop):
+            sink = reading_sink(sink, path, ())
             return run(
                 path, kind, size, workers=workers, epochs=epochs, sink=sink, stop=stop, pool=pool
             )

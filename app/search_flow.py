@@ -31,7 +31,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox
 
@@ -40,7 +40,14 @@ from engine.errors import LayerLabError
 from widgets.parallel_coordinates import Axis
 from widgets.search_space_editor import SearchEntryDialog, short_path
 
-_WORKER_EVENTS = ("JobStarted", "JobResult", "JobFinished", "TrialFinished", "SearchFinished")
+_WORKER_EVENTS = (
+    "JobStarted",
+    "JobResult",
+    "JobFinished",
+    "TrialFinished",
+    "SearchFinished",
+    "DiskRuns",
+)
 
 
 # --- a function in a thread, reporting through signals ----------------------------------------
@@ -173,30 +180,56 @@ def ensure_saved(window: Any, what: str) -> bool:
     return bool(window.files.save()) and document.path is not None
 
 
-def merge_from_disk(window: Any) -> None:
-    """Runs (and groups) the engine wrote into the project file join the document."""
-    from engine.files import read_json
-    from engine.project import merge_runs, runs_on_disk
+class DiskRuns:
+    """The runs and groups in the project file, read in the search's thread right after the
+    engine recorded a trial (or a group), so the GUI thread does not read the file."""
+
+    def __init__(self, path):
+        from engine.files import read_json
+
+        try:
+            data = read_json(path)
+        except Exception:  # a file being replaced this instant: the next read takes it
+            data = {}
+        runs = data.get("runs") if isinstance(data, dict) else None
+        groups = data.get("groups") if isinstance(data, dict) else None
+        self.runs = [r for r in runs if isinstance(r, dict)] if isinstance(runs, list) else []
+        self.groups = groups if isinstance(groups, list) else None
+
+
+def reading_sink(sink: Callable, path, after: tuple[str, ...]) -> Callable:
+    """``sink`` that also sends ``("disk", DiskRuns)`` after each event named in ``after``."""
+
+    def send(job_id: str, event: Any) -> None:
+        sink(job_id, event)
+        if type(event).__name__ in after:
+            sink("disk", DiskRuns(path))
+
+    return send
+
+
+def merge_from_disk(window: Any, disk: DiskRuns | None = None) -> None:
+    """Runs (and groups) the engine wrote into the project file join the document
+    (``disk``: the file as read in the worker thread; None: read it now)."""
+    from engine.project import merge_runs
 
     document = window.document
     path = document.path
     if path is None:
         return
-    guard = window.files.guard
-    runs = guard.merged_runs(document.project) if guard.path == path else None
-    if runs is None:
-        runs = merge_runs(document.project, runs_on_disk(path))
-    try:
-        groups = read_json(path).get("groups")
-    except Exception:  # a file being replaced this instant: the next merge takes it
-        groups = None
+    if disk is None:
+        disk = DiskRuns(path)
+    runs = merge_runs(document.project, disk.runs)
+    groups = disk.groups
+    before = len(document.project.get("groups") or [])
     if isinstance(groups, list):
         known = {g.get("id") for g in document.project.get("groups") or []}
         document.project["groups"] = [
             *(document.project.get("groups") or []),
             *(g for g in groups if isinstance(g, dict) and g.get("id") not in known),
         ]
-    if runs != document.project.get("runs") or isinstance(groups, list):
+    added_groups = len(document.project.get("groups") or []) != before
+    if runs != document.project.get("runs") or added_groups:
         document.replace_runs(runs)
 
 
@@ -213,6 +246,10 @@ class SearchFlow(QObject):
         self._run_search = run_search
         self.pool = pool
         self.job = BackgroundJob(self)
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(100)
+        self._refresh_timer.timeout.connect(self.refresh)
         self.result: Any = None
         self._generation: int | None = None
         self._shown: str | None = None
@@ -365,6 +402,7 @@ class SearchFlow(QObject):
         pool = self.pool
 
         def work(sink, stop):
+            sink = reading_sink(sink, path, ("TrialFinished",))
             return run(path, trials, workers, sink=sink, stop=stop, epochs=epochs, pool=pool)
 
         self.result = None
@@ -417,7 +455,9 @@ class SearchFlow(QObject):
             self._states[event.state] = self._states.get(event.state, 0) + 1
             if job_id == self._shown:
                 self._shown = None
-            merge_from_disk(window)
+        elif name == "DiskRuns":
+            merge_from_disk(window, event)
+            return
         elif name == "TrainBegin" and self._shown is None:
             self._shown = job_id
         if job_id == self._shown and job_sink_event(event):
@@ -479,8 +519,10 @@ class SearchFlow(QObject):
         self._status("")
 
     def _on_document_changed(self, sections) -> None:
-        if {"search", "runs", "model"} & set(sections):
-            self.refresh()
+        if "search" in sections:
+            self.refresh()  # an edit of the space shows at once
+        elif {"runs", "model"} & set(sections):
+            self._refresh_timer.start()  # trials arriving: one redraw for a burst
 
     def trial_runs(self) -> list[dict]:
         """The document's runs that are trials of this project's study."""
@@ -520,6 +562,7 @@ class SearchFlow(QObject):
         return [r for r in self.trial_runs() if r["trial"].get("state") == "COMPLETE"]
 
     def refresh(self) -> None:
+        self._refresh_timer.stop()
         block = self.block()
         panel = self.panel
         panel.space_list.set_space(block.get("space") or [])
@@ -530,7 +573,7 @@ class SearchFlow(QObject):
         rows = []
         completed = self.completed_runs()
         for run in completed:
-            row = {key: _plain(value) for key, value in (run.get("params") or {}).items()}
+            row = dict(run.get("params") or {})
             row[goal["metric"]] = objective_value(run, goal["metric"])
             rows.append(row)
         panel.parallel.set_data(axes, rows, goal["metric"], goal["direction"] == "minimize")
@@ -589,7 +632,7 @@ class SearchFlow(QObject):
 
 
 def _plain(value: Any) -> Any:
-    return value
+    return float(f"{value:.4g}") if isinstance(value, float) else value
 
 
 def objective_value(run: dict, metric: str) -> float | None:
@@ -609,4 +652,6 @@ def axis_for(entry: dict) -> Axis:
         return Axis(path, label, choices=tuple(entry.get("choices") or ()))
     if kind == "layer_on_off":
         return Axis(path, label + " on", choices=(False, True))
-    return Axis(path, label, log=bool(entry.get("log")))
+    return Axis(
+        path, label, log=bool(entry.get("log")), low=entry.get("low"), high=entry.get("high")
+    )

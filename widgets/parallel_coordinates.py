@@ -27,12 +27,15 @@ _EMPTY_STYLE = "color: palette(mid); padding: 12px;"
 @dataclass(frozen=True)
 class Axis:
     """One vertical axis. ``choices``: a categorical axis's values in order (None: numeric);
-    ``log``: numeric values drawn on a log scale."""
+    ``log``: numeric values drawn on a log scale; ``low``/``high``: its span (the searched
+    range; None: the values' own)."""
 
     key: str
     label: str
     log: bool = False
     choices: tuple | None = None
+    low: float | None = None  # the searched range (None: the values' own)
+    high: float | None = None
 
 
 def _short(value: Any) -> str:
@@ -108,6 +111,10 @@ class ParallelCoordinates(_Empty):
         plot.hideButtons()
         self.lines: list[pg.PlotDataItem] = []
         self._decor: list[Any] = []
+        self._key: Any = None
+        self._decor_key: Any = None
+        self._row_keys: list[tuple] = []
+        self._objective_labels: list[tuple[int, tuple]] = []
 
     def line_count(self) -> int:
         return len(self.lines)
@@ -121,41 +128,37 @@ class ParallelCoordinates(_Empty):
     ) -> None:
         """``axes``: the hyperparameters (the objective axis is added last, keyed
         ``objective``); ``rows``: one dict per completed trial, values by axis key and the
-        objective's value under ``objective``."""
+        objective's value under ``objective``. Lines are kept and re-coloured as rows are
+        added (a search adds one at a time); the axes' labels are made again only when
+        the axes change."""
+        key = (
+            tuple(axes),
+            tuple(tuple(sorted(r.items(), key=str)) for r in rows),
+            objective,
+            minimize,
+        )
+        if key == self._key:
+            return  # the same picture: nothing to redraw
+        self._key = key
         plot = self.plot
-        for item in [*self.lines, *self._decor]:
-            plot.removeItem(item)
-        self.lines, self._decor = [], []
         values = [row.get(objective) for row in rows]
         finite = [v for v in values if isinstance(v, int | float) and math.isfinite(v)]
         if not rows or (not axes and not finite):
+            for item in [*self.lines, *self._decor]:
+                plot.removeItem(item)
+            self.lines, self._row_keys, self._decor, self._decor_key = [], [], [], None
             self._show_plot(False, "Completed trials appear here as lines.")
             return
         all_axes = [*axes, Axis(objective, objective)]
-        ranges = []
-        for axis in all_axes:
-            numbers = [
-                float(row[axis.key])
-                for row in rows
-                if isinstance(row.get(axis.key), int | float)
-                and not isinstance(row.get(axis.key), bool)
-                and math.isfinite(row[axis.key])
-                and (not axis.log or row[axis.key] > 0)
-            ]
-            if axis.log:
-                numbers = [math.log10(n) for n in numbers]
-            ranges.append((min(numbers), max(numbers)) if numbers else (0.0, 1.0))
-        low, high = (min(finite), max(finite)) if finite else (0.0, 1.0)
-        order = sorted(
-            range(len(rows)),
-            key=lambda i: (
-                -math.inf if values[i] is None else (values[i] if minimize else -values[i])
-            ),
-            reverse=True,
-        )  # the best drawn last, on top
+        ranges = [self._range(axis, rows) for axis in all_axes]
+        low, high = ranges[-1]
         xs = np.arange(len(all_axes), dtype=float)
-        for i in order:
-            row = rows[i]
+        decor = tuple(all_axes)
+        if decor != self._decor_key:  # other axes: every line is drawn again
+            for item in [*self.lines, *self._decor]:
+                plot.removeItem(item)
+            self.lines, self._row_keys, self._decor = [], [], []
+        for i, row in enumerate(rows):
             ys = np.array(
                 [_position(a, row.get(a.key), *r) for a, r in zip(all_axes, ranges, strict=True)]
             )
@@ -165,34 +168,80 @@ class ParallelCoordinates(_Empty):
                 quality = 1 - quality if minimize else quality
             else:
                 quality = 0.5
-            pen = pg.mkPen(color=(*_colour(quality), 210), width=2 if quality > 0.99 else 1.4)
-            line = pg.PlotDataItem(xs, ys, pen=pen, connect="finite")
-            line.setToolTip("\n".join(f"{a.label}: {_short(row.get(a.key))}" for a in all_axes))
-            plot.addItem(line)
-            self.lines.append(line)
-        for x, (axis, (lo, hi)) in enumerate(zip(all_axes, ranges, strict=True)):
-            rule = pg.InfiniteLine(pos=x, angle=90, pen=pg.mkPen((120, 120, 120), width=1))
-            plot.addItem(rule)
-            self._decor.append(rule)
-            self._label(x, 1.12, axis.label, bold=True)
-            if axis.choices is not None:
-                for j, choice in enumerate(axis.choices):
-                    y = 0.5 if len(axis.choices) == 1 else j / (len(axis.choices) - 1)
-                    self._label(x, y, _short(choice))
+            row_key = tuple(sorted(row.items(), key=str))
+            if i < len(self.lines) and self._row_keys[i] == row_key:
+                line = self.lines[i]
+                line.setData(xs, ys, connect="finite")
             else:
-                show = (lambda v: 10**v) if axis.log else (lambda v: v)
-                self._label(x, 1.04, _short(show(hi)))
-                self._label(x, -0.04, _short(show(lo)))
-        plot.setXRange(-0.5, len(all_axes) - 0.5, padding=0)
-        plot.setYRange(-0.12, 1.18, padding=0)
+                line = pg.PlotDataItem(xs, ys, connect="finite")
+                line.setToolTip("\n".join(f"{a.label}: {_short(row.get(a.key))}" for a in all_axes))
+                plot.addItem(line)
+                if i < len(self.lines):
+                    plot.removeItem(self.lines[i])
+                    self.lines[i], self._row_keys[i] = line, row_key
+                else:
+                    self.lines.append(line)
+                    self._row_keys.append(row_key)
+            line.setPen(
+                pg.mkPen(color=(*_colour(quality), 210), width=2.4 if quality > 0.99 else 1.4)
+            )
+            line.setZValue(1 + quality)  # the best on top
+        for line in self.lines[len(rows) :]:
+            plot.removeItem(line)
+        del self.lines[len(rows) :], self._row_keys[len(rows) :]
+        if decor != self._decor_key:
+            self._decor_key = decor
+            self._objective_labels = []
+            for x, axis in enumerate(all_axes):
+                rule = pg.InfiniteLine(pos=x, angle=90, pen=pg.mkPen((120, 120, 120), width=1))
+                plot.addItem(rule)
+                self._decor.append(rule)
+                self._label(x, 1.14, axis.label, bold=True)
+                if axis.choices is not None:
+                    for j, choice in enumerate(axis.choices):
+                        y = 0.5 if len(axis.choices) == 1 else j / (len(axis.choices) - 1)
+                        self._label(x, y, _short(choice))
+                else:
+                    labels = (self._label(x, 1.06, ""), self._label(x, -0.06, ""))
+                    self._objective_labels.append((x, labels))
+            plot.setXRange(-0.5, len(all_axes) - 0.5, padding=0)
+            plot.setYRange(-0.12, 1.2, padding=0)
+        for x, (top, bottom) in self._objective_labels:
+            axis, (lo, hi) = all_axes[x], ranges[x]
+            show = (lambda v: 10**v) if axis.log else (lambda v: v)
+            top.setText(_short(show(hi)))
+            bottom.setText(_short(show(lo)))
         self._show_plot(True)
 
-    def _label(self, x: float, y: float, text: str, bold: bool = False) -> None:
-        html = f"<b>{text}</b>" if bold else text
-        item = pg.TextItem(html=f"<span style='color:#333'>{html}</span>", anchor=(0.5, 0.5))
+    @staticmethod
+    def _range(axis: Axis, rows: Sequence[dict[str, Any]]) -> tuple[float, float]:
+        """The axis's span (log10 for a log axis): the searched range when known, else its
+        values'."""
+        if axis.low is not None and axis.high is not None and (not axis.log or axis.low > 0):
+            low, high = float(axis.low), float(axis.high)
+            return (math.log10(low), math.log10(high)) if axis.log else (low, high)
+        numbers = [
+            float(row[axis.key])
+            for row in rows
+            if isinstance(row.get(axis.key), int | float)
+            and not isinstance(row.get(axis.key), bool)
+            and math.isfinite(row[axis.key])
+            and (not axis.log or row[axis.key] > 0)
+        ]
+        if axis.log:
+            numbers = [math.log10(n) for n in numbers]
+        return (min(numbers), max(numbers)) if numbers else (0.0, 1.0)
+
+    def _label(self, x: float, y: float, text: str, bold: bool = False) -> pg.TextItem:
+        item = pg.TextItem(text, color="#333", anchor=(0.5, 0.5))
+        if bold:
+            font = item.textItem.font()
+            font.setBold(True)
+            item.setFont(font)
         item.setPos(x, y)
         self.plot.addItem(item)
         self._decor.append(item)
+        return item
 
 
 class ImportanceBars(_Empty):

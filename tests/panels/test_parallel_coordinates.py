@@ -36,7 +36,7 @@ def test_one_line_per_trial_on_log_and_categorical_axes(qtbot):
     assert math.isclose(ys[1], 1.0) and math.isclose(ys[2], 1.0)  # batch 128, sgd: last choice
     worst = lines[1.0]  # val_loss 0.9, units 16: a third of the way up log 8…64
     assert math.isclose(worst.yData[0], 1 / 3) and math.isclose(worst.yData[1], 0.5)
-    assert plot.lines[-1] is best  # the best drawn last, on top
+    assert best.zValue() == max(line.zValue() for line in plot.lines)  # the best on top
     assert best.opts["pen"].widthF() > plot.lines[0].opts["pen"].widthF()
 
     plot.set_data(AXES, ROWS[:2], "val_loss")
@@ -70,3 +70,18 @@ def test_pareto_front_keeps_the_undominated_points(qtbot):
     qtbot.addWidget(plot)
     plot.set_data(points, ("parameters", "val_loss"), log_x=True)
     assert sorted(plot.front) == [0, 1, 4]
+
+
+def test_a_growing_search_keeps_its_lines_and_spans_the_searched_range(qtbot):
+    plot = ParallelCoordinates()
+    qtbot.addWidget(plot)
+    axes = [Axis("units", "units", log=True, low=4, high=64)]
+    rows = [{"units": 16, "val_loss": 0.5}, {"units": 4, "val_loss": 0.4}]
+    plot.set_data(axes, rows, "val_loss")
+    first = list(plot.lines)
+    assert math.isclose(first[0].yData[0], 0.5)  # 16 is half-way up log 4…64
+    plot.set_data(axes, [*rows, {"units": 64, "val_loss": 0.3}], "val_loss")
+    assert plot.lines[:2] == first and plot.line_count() == 3  # kept, re-coloured
+    assert math.isclose(plot.lines[2].yData[0], 1.0)
+    top, bottom = plot._objective_labels[-1][1]
+    assert (top.textItem.toPlainText(), bottom.textItem.toPlainText()) == ("0.5", "0.3")

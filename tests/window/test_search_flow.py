@@ -9,7 +9,7 @@ import threading
 
 import pytest
 from PySide6.QtCore import QPoint, QTimer
-from PySide6.QtWidgets import QApplication, QMenu
+from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
 
 from engine.worker import WorkerPool
 from tests.search.support import SPACE, write_project
@@ -123,6 +123,36 @@ def test_a_real_two_trial_search_fills_the_runs_table_and_the_plot(
     best = flow.best_run()
     assert window.document.project["fit"]["batch_size"] == best["params"]["fit.batch_size"]
     assert window.document.undo_stack.undoText().startswith("Apply best trial")
+
+
+def test_opening_another_project_while_searching_asks_and_stops_it(
+    qtbot, make_window, tmp_path, monkeypatch
+):
+    path = write_project(tmp_path, epochs=1, search={"space": SPACE[:1]})
+    window = make_window(path)
+    entered = threading.Event()
+
+    def fake(path, trials, workers, *, sink, stop, epochs, pool):
+        entered.set()
+        stop.wait(30)
+
+    window.search._run_search = fake
+    assert window.search.start()
+    qtbot.waitUntil(entered.is_set, timeout=5000)
+    asked = []
+
+    def answer(_parent, title, *_args, **_kwargs):
+        asked.append(title)
+        return (
+            QMessageBox.StandardButton.Cancel if len(asked) == 1 else QMessageBox.StandardButton.Yes
+        )
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(answer))
+    assert not window.files.may_replace_project()  # Cancel: the search goes on
+    assert window.search.is_running()
+    assert window.files.may_replace_project()  # Yes: stopped and joined
+    assert asked == ["A search is running"] * 2
+    assert not window.search.is_running()
 
 
 def test_stop_mid_search_leaves_the_window_usable(qtbot, make_window, tmp_path):
