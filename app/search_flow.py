@@ -250,6 +250,11 @@ class SearchFlow(QObject):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(100)
         self._refresh_timer.timeout.connect(self.refresh)
+        self._pending_disk: Any = None
+        self._merge_timer = QTimer(self)
+        self._merge_timer.setSingleShot(True)
+        self._merge_timer.setInterval(1000)
+        self._merge_timer.timeout.connect(self._merge_pending)
         self.result: Any = None
         self._generation: int | None = None
         self._shown: str | None = None
@@ -456,7 +461,10 @@ class SearchFlow(QObject):
             if job_id == self._shown:
                 self._shown = None
         elif name == "DiskRuns":
-            merge_from_disk(window, event)
+            # at most one merge a second: each costs the runs views a refresh (20-50 ms)
+            self._pending_disk = event
+            if not self._merge_timer.isActive():
+                self._merge_timer.start()
             return
         elif name == "TrainBegin" and self._shown is None:
             self._shown = job_id
@@ -465,6 +473,11 @@ class SearchFlow(QObject):
             window.progress.on_event(event)
         if name in ("JobStarted", "TrialFinished"):
             self._status(self.progress_text())
+
+    def _merge_pending(self) -> None:
+        disk, self._pending_disk = self._pending_disk, None
+        if disk is not None and self._current():
+            merge_from_disk(self.window, disk)
 
     def progress_text(self) -> str:
         done = sum(self._states.values())
@@ -489,6 +502,8 @@ class SearchFlow(QObject):
             return
         self.result = result
         self._running = set()
+        self._merge_timer.stop()
+        self._pending_disk = None
         merge_from_disk(self.window)
         if result is not None:
             counts = getattr(result, "counts", {}) or {}

@@ -200,7 +200,7 @@ class ParallelCoordinates(_Empty):
                 if axis.choices is not None:
                     for j, choice in enumerate(axis.choices):
                         y = 0.5 if len(axis.choices) == 1 else j / (len(axis.choices) - 1)
-                        self._label(x, y, _short(choice))
+                        self._label(x, y, _short(choice), anchor=(-0.08, 0.5))
                 else:
                     labels = (self._label(x, 1.06, ""), self._label(x, -0.06, ""))
                     self._objective_labels.append((x, labels))
@@ -232,8 +232,10 @@ class ParallelCoordinates(_Empty):
             numbers = [math.log10(n) for n in numbers]
         return (min(numbers), max(numbers)) if numbers else (0.0, 1.0)
 
-    def _label(self, x: float, y: float, text: str, bold: bool = False) -> pg.TextItem:
-        item = pg.TextItem(text, color="#333", anchor=(0.5, 0.5))
+    def _label(
+        self, x: float, y: float, text: str, bold: bool = False, anchor=(0.5, 0.5)
+    ) -> pg.TextItem:
+        item = pg.TextItem(text, color="#333", anchor=anchor)
         if bold:
             font = item.textItem.font()
             font.setBold(True)
