@@ -118,10 +118,12 @@ def _export_deployable(panel: Any, run: dict, kind: str, path: Path) -> None:
 
     def work(cancelled):
         from engine import deploy_export
+        from engine.deploy_job import convert_in_subprocess
         from engine.errors import LayerLabError
 
         model, dataset = panel._model_and_dataset(run)
-        result = deploy_export.export_deployable(model, path, kind)
+        # the converter runs in a child process: in this one it crashed (see deploy_job)
+        result = convert_in_subprocess(records.weights_path(panel.project_path, run), kind, path)
         try:
             agreement = deploy_export.check_agreement(model, path, kind, dataset)
             checked = agreement.text()
