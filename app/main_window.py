@@ -242,7 +242,7 @@ class MainWindow(QMainWindow):
         """The Compare workspace takes the whole window (the docks hide), or gives it back
         (the docks that were open come back)."""
         if maximised:
-            self.tabs.setCurrentWidget(self.compare)
+            self.tabs.setCurrentWidget(self.compare_page)
             self._docks_before_compare = [d for d in self.docks.values() if d.isVisible()]
             for dock in self._docks_before_compare:
                 dock.hide()

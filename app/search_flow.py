@@ -263,7 +263,10 @@ class SearchFlow(QObject):
         self._total = 0
         self.panel = SearchPanel(window)
         window.search_panel = self.panel
-        window.tabs.addTab(self.panel, "Search")
+        from app.window_layout import scrolled_page
+
+        window.search_page = scrolled_page(self.panel, "searchPage")
+        window.tabs.addTab(window.search_page, "Search")
         window.search_action = QAction("&Search Hyperparameters…", window)
         window.search_action.setObjectName("searchAction")
         window.search_action.triggered.connect(self.show_tab)
@@ -375,7 +378,7 @@ class SearchFlow(QObject):
 
     # ------------------------------------------------------------------ running
     def show_tab(self) -> None:
-        self.window.tabs.setCurrentWidget(self.panel)
+        self.window.tabs.setCurrentWidget(self.window.search_page)
 
     def is_running(self) -> bool:
         return self.job.is_running()

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMessageBox,
+    QScrollArea,
     QSplitter,
     QStyle,
     QTabWidget,
@@ -36,6 +37,19 @@ def category_icon(category: str) -> QIcon:
         path = ICON_DIR / f"{key}.svg"
         _icon_cache[key] = QIcon(str(path if path.exists() else ICON_DIR / "layer.svg"))
     return _icon_cache[key]
+
+
+def scrolled_page(page: QWidget, name: str) -> QScrollArea:
+    """``page`` in a frameless scroll area, so a central tab never makes the window taller
+    or wider than the screen (the central tabs' minimum is their largest page's): a small
+    window scrolls the page instead."""
+    scroll = QScrollArea()
+    scroll.setObjectName(name)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setWidget(page)
+    scroll.setMinimumSize(200, 150)
+    return scroll
 
 
 class WindowLayout:
@@ -111,7 +125,8 @@ class WindowLayout:
 
         w = self.window
         w.compare = CompareWorkspace(w)
-        w.tabs.addTab(w.compare, "Compare")
+        w.compare_page = scrolled_page(w.compare, "comparePage")
+        w.tabs.addTab(w.compare_page, "Compare")
 
     def _add_dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
         w = self.window
@@ -269,7 +284,7 @@ class WindowLayout:
         view_menu.addAction("Show &Summary", lambda: w.tabs.setCurrentIndex(1), "Ctrl+2")
         view_menu.addAction("Show &Graph", lambda: w.tabs.setCurrentWidget(w.graph_page), "Ctrl+3")
         view_menu.addAction(
-            "Show &Compare", lambda: w.tabs.setCurrentWidget(w.compare), "Ctrl+4"
+            "Show &Compare", lambda: w.tabs.setCurrentWidget(w.compare_page), "Ctrl+4"
         ).setObjectName("showCompareAction")
 
         help_menu = bar.addMenu("&Help")

@@ -52,7 +52,7 @@ def _project(tmp_path):
 
 def test_select_filter_annotate_and_take_the_whole_window(qtbot, make_window, tmp_path):
     window = make_window(_project(tmp_path))
-    window.tabs.setCurrentWidget(window.compare)
+    window.tabs.setCurrentWidget(window.compare_page)
     compare = window.compare
     assert compare.table.run_model.rowCount() == 3
     compare.table.select_runs(["a", "b"])

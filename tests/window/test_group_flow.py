@@ -44,7 +44,7 @@ def test_kfold_two_shows_one_group_row_with_mean_and_std(qtbot, make_window, tmp
 
     # Compare: the group row draws one mean line with a ±1 std band
     compare = window.compare
-    window.tabs.setCurrentWidget(compare)
+    window.tabs.setCurrentWidget(window.compare_page)
     compare.table.select_runs(group["runs"])
     (series,) = compare.curves.series()
     assert series.label == "2-fold (group of 2)" and len(series.std["val_loss"]) == 1

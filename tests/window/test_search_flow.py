@@ -105,7 +105,7 @@ def test_a_real_two_trial_search_fills_the_runs_table_and_the_plot(
     panel = window.search_panel
     panel.trials_spin.setValue(2)
     panel.workers_spin.setValue(1)
-    window.tabs.setCurrentWidget(panel)
+    window.tabs.setCurrentWidget(window.search_page)
     statuses = []
     flow.job.event.connect(lambda *_: statuses.append(panel.status_label.text()))
     with qtbot.waitSignal(flow.job.finished, timeout=240_000):
