@@ -14,14 +14,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
-    QFrame,
     QGridLayout,
     QLabel,
-    QScrollArea,
     QSizePolicy,
-    QVBoxLayout,
     QWidget,
 )
+
+from widgets.card_column import CardColumn
 
 MAP_SIZE = 56  # pixels per feature map
 MAX_MAPS = 64  # feature maps drawn per layer
@@ -167,40 +166,15 @@ def describe_shape(shape) -> str:
     return "×".join(str(int(n)) for n in shape) if len(shape) else "scalar"
 
 
-class ActivationView(QWidget):
+class ActivationView(CardColumn):
     """A scrolling column of per-layer sections (see the module docstring)."""
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("activationView")
-        self.title = QLabel("")
-        self.title.setObjectName("activationTitle")
-        self.title.setWordWrap(True)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.body = QWidget()
-        self.column = QVBoxLayout(self.body)
-        self.column.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self.scroll.setWidget(self.body)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.title)
-        layout.addWidget(self.scroll, 1)
-        self.headers: list[QLabel] = []
-        self.show_message("Pick a sample to see each layer's output.")
+        super().__init__("activationView", "Pick a sample to see each layer's output.", parent)
 
-    def _clear(self) -> None:
-        while self.column.count():
-            item = self.column.takeAt(0)
-            widget = item.widget()
-            if widget is not None:
-                widget.deleteLater()
-        self.headers = []
-
-    def show_message(self, text: str) -> None:
-        self._clear()
-        self.title.setText(text)
+    @property
+    def headers(self) -> list:
+        return self.items
 
     def show_activations(self, layers, title: str = "", sample_pixmap: QPixmap | None = None):
         """One section per layer: a header (name, class, full shape, what was cut) and its
@@ -216,7 +190,7 @@ class ActivationView(QWidget):
             header = QLabel(self.header_text(layer))
             header.setObjectName("activationHeader")
             header.setTextFormat(Qt.TextFormat.RichText)
-            self.headers.append(header)
+            self.items.append(header)
             self.column.addWidget(header)
             self.column.addWidget(_section_widget(layer))
         self.column.addStretch(1)

@@ -15,13 +15,13 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from widgets.activation_view import lookup_table, rgb_pixmap, scaled_indices
+from widgets.card_column import CardColumn
 
 IMAGE_SIZE = 160
 TOP_FEATURES = 20
@@ -185,46 +185,23 @@ def _image_row(pixels, heat: np.ndarray) -> QHBoxLayout:
     return row
 
 
-class ExplanationView(QWidget):
+class ExplanationView(CardColumn):
     """A scrolling column of explanation cards."""
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("explanationView")
-        self.title = QLabel("")
-        self.title.setObjectName("explanationTitle")
-        self.title.setWordWrap(True)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.body = QWidget()
-        self.column = QVBoxLayout(self.body)
-        self.column.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self.scroll.setWidget(self.body)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.title)
-        layout.addWidget(self.scroll, 1)
-        self.cards: list[QWidget] = []
-        self.show_message("Pick a sample to see why the model predicted what it did.")
+        super().__init__(
+            "explanationView", "Pick a sample to see why the model predicted what it did.", parent
+        )
 
-    def _clear(self) -> None:
-        while self.column.count():
-            item = self.column.takeAt(0)
-            widget = item.widget()
-            if widget is not None:
-                widget.deleteLater()
-        self.cards = []
-
-    def show_message(self, text: str) -> None:
-        self._clear()
-        self.title.setText(text)
+    @property
+    def cards(self) -> list:
+        return self.items
 
     def show_explanations(self, explanations, title: str = "") -> None:
         self._clear()
         self.title.setText(title)
         for explanation in explanations:
             card = _card(explanation)
-            self.cards.append(card)
+            self.items.append(card)
             self.column.addWidget(card)
         self.column.addStretch(1)
