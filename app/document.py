@@ -44,7 +44,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from app.commands import ProjectEdit
-from app.stack_rows import format_shape, stack_rows
+from app.stack_rows import format_shape, stack_error, stack_rows, stack_totals
 from engine.errors import LayerLabError
 from widgets.stack_model import StackRow
 
@@ -352,45 +352,13 @@ class ProjectDocument(QObject):
         return stack_rows(self)
 
     def stack_error(self) -> str | None:
-        analysis = self.analysis
-        if analysis is None:
-            return None
-        if not analysis.ok:
-            return analysis.error
-        return self._weights_misfit(analysis)
-
-    def _weights_misfit(self, analysis) -> str | None:
-        """What of the project's trained weights will not fit the model as it is now (an
-        edited layer, or a dataset whose samples differ from what it was trained on)."""
-        if not self.project.get("weights"):
-            return None
-        from engine.project_weights import misfit_layers
-
-        params = {layer.name: layer.params for layer in analysis.layers if layer.params}
-        misfits = misfit_layers(self.project, self.path, params)
-        if not misfits:
-            return None
-        named = ", ".join(
-            f"{name} ({now:,} parameters; trained {had:,})" for name, now, had in misfits[:3]
-        )
-        more = f" and {len(misfits) - 3} more" if len(misfits) > 3 else ""
-        return (
-            f"The trained weights do not fit {named}{more}: "
-            f"{'it starts' if len(misfits) == 1 else 'they start'} fresh when training. "
-            "If the dataset changed, choose the one the model was trained on; or choose "
-            "Start from: fresh initialisation."
-        )
+        """The line under the stack: why the model does not build, or which trained
+        layers no longer fit (``app.stack_rows.stack_error``)."""
+        return stack_error(self)
 
     def totals(self) -> tuple[int | None, int | None]:
-        analysis = self.analysis
-        if analysis is not None and getattr(analysis, "functional", False):
-            # Counted even when the dataset does not fit its input: the model itself builds.
-            if analysis.ok or analysis.total_params:
-                return analysis.total_params, analysis.trainable_params
-            return None, None
-        if analysis is None or not analysis.ok:
-            return None, None
-        return analysis.total_params, analysis.trainable_params
+        """(total, trainable) parameters, or Nones while unknown."""
+        return stack_totals(self)
 
     def spec_input_shape(self) -> tuple | None:
         """The shape the model itself fixes (its InputLayer), or None."""

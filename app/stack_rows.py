@@ -200,3 +200,45 @@ def _tooltip(entry: dict, title: str, error: str | None) -> str:
     if error:
         return f"<b>{title}</b> ({name}){frozen}<br><span style='color:#c81e2d'>{error}</span>"
     return f"<b>{title}</b> ({name}){frozen}"
+
+
+def stack_error(document: Any) -> str | None:
+    """The line under the stack: why the model does not build, else which of the project's
+    trained weights will not fit the model as it is now (an edited layer, or a dataset
+    whose samples differ from what it was trained on), else None."""
+    analysis = document.analysis
+    if analysis is None:
+        return None
+    if not analysis.ok:
+        return analysis.error
+    if not document.project.get("weights"):
+        return None
+    from engine.project_weights import misfit_layers
+
+    params = {layer.name: layer.params for layer in analysis.layers if layer.params}
+    misfits = misfit_layers(document.project, document.path, params)
+    if not misfits:
+        return None
+    named = ", ".join(
+        f"{name} ({now:,} parameters; trained {had:,})" for name, now, had in misfits[:3]
+    )
+    more = f" and {len(misfits) - 3} more" if len(misfits) > 3 else ""
+    return (
+        f"The trained weights do not fit {named}{more}: "
+        f"{'it starts' if len(misfits) == 1 else 'they start'} fresh when training. "
+        "If the dataset changed, choose the one the model was trained on; or choose "
+        "Start from: fresh initialisation."
+    )
+
+
+def stack_totals(document: Any) -> tuple[int | None, int | None]:
+    """(total, trainable) parameters of the analysed model, or (None, None) while unknown.
+    A functional model is counted even when the dataset does not fit its input."""
+    analysis = document.analysis
+    if analysis is None:
+        return None, None
+    if getattr(analysis, "functional", False) and (analysis.ok or analysis.total_params):
+        return analysis.total_params, analysis.trainable_params
+    if not analysis.ok:
+        return None, None
+    return analysis.total_params, analysis.trainable_params
