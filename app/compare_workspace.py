@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QColor, QKeySequence
+from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QColorDialog,
     QFileDialog,
@@ -247,9 +247,9 @@ class CompareWorkspace(QWidget):
             (i for i, r in enumerate(self.runs()) if run and r.get("id") == run.get("id")), 0
         )
         color = run_notes.run_color(run, position) if run else "#808080"
-        self.color_button.setStyleSheet(
-            f"QPushButton {{ border-left: 14px solid {color}; padding-left: 6px; }}"
-        )
+        swatch = QPixmap(14, 14)
+        swatch.fill(QColor(color))
+        self.color_button.setIcon(QIcon(swatch))
         self.tags_edit.blockSignals(True)
         self.tags_edit.setText(", ".join(run.get("tags") or []) if run else "")
         self.tags_edit.blockSignals(False)
