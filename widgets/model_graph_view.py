@@ -261,8 +261,6 @@ class ModelGraphView(QGraphicsView):
         if current in self.items_by_name:
             self.set_current_node(current, emit=False)
         self.fit(readable=True)
-        # drawn while hidden (another tab shown): fit again once the view has its real size
-        self._fit_when_shown = not self.isVisible()
 
     def clear(self) -> None:
         self.set_graph(None)
@@ -355,12 +353,6 @@ class ModelGraphView(QGraphicsView):
 
     def zoom_in(self) -> None:
         self.zoom_by(ZOOM_STEP)
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if getattr(self, "_fit_when_shown", False):
-            self._fit_when_shown = False
-            self.fit(readable=True)
 
     def zoom_out(self) -> None:
         self.zoom_by(1 / ZOOM_STEP)

@@ -142,25 +142,3 @@ def test_a_new_graph_replaces_the_old_and_a_message_clears_it(panel):
     assert panel.view.node_names() == []
     assert panel.message.text().startswith("The graph appears")
     ModelGraphView().set_graph({"nodes": [{"bad": 1}, "junk"], "edges": [{"src": "?"}]})
-
-
-def test_a_graph_drawn_while_hidden_is_fitted_when_shown(qtbot):
-    """The Graph tab gets its graph while another tab is shown (a tiny hidden viewport):
-    once shown, the whole small graph is in view (the output box was cut off)."""
-    from PySide6.QtWidgets import QTabWidget, QWidget
-
-    tabs = QTabWidget()
-    qtbot.addWidget(tabs)
-    graph_panel = ModelGraphPanel()
-    tabs.addTab(QWidget(), "Builder")
-    tabs.addTab(graph_panel, "Graph")
-    tabs.resize(800, 700)
-    tabs.show()
-    qtbot.waitExposed(tabs)
-    graph_panel.show_graph(GRAPH, "A functional model.")
-    tabs.setCurrentWidget(graph_panel)
-    qtbot.wait(50)
-    view = graph_panel.findChild(ModelGraphView)
-    shown = view.mapToScene(view.viewport().rect()).boundingRect()
-    for item in view.items_by_name.values():
-        assert shown.contains(item.sceneBoundingRect()), item.name
