@@ -244,12 +244,18 @@ class MainWindow(QMainWindow):
         if maximised:
             self.tabs.setCurrentWidget(self.compare_page)
             self._docks_before_compare = [d for d in self.docks.values() if d.isVisible()]
+            # of tabbed docks, the ones on top (their contents shown) come back on top
+            self._docks_on_top = [
+                d for d in self._docks_before_compare if not d.visibleRegion().isEmpty()
+            ]
             for dock in self._docks_before_compare:
                 dock.hide()
         else:
             for dock in getattr(self, "_docks_before_compare", []):
                 dock.show()
-            self._docks_before_compare = []
+            for dock in getattr(self, "_docks_on_top", []):
+                dock.raise_()
+            self._docks_before_compare = self._docks_on_top = []
 
     def _refresh_stack(self) -> None:
         current = self.stack_view.current_layer()

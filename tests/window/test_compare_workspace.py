@@ -84,12 +84,23 @@ def test_select_filter_annotate_and_take_the_whole_window(qtbot, make_window, tm
     )
     assert compare.table.selected_run_ids() == ["c"]  # the edit kept the selection
 
+    window.docks["trainingDock"].raise_()
+    window.docks["runsDock"].raise_()
+    qtbot.wait(20)
     visible = [d for d in window.docks.values() if d.isVisible()]
     assert visible
     compare.maximise_button.click()
     assert not any(d.isVisible() for d in window.docks.values())
     compare.maximise_button.click()
+    qtbot.wait(200)
     assert all(d.isVisible() for d in visible)
+
+    # the tabs that were on top are on top again (not the first of each tab group)
+    def on_top(name: str) -> bool:
+        return not window.docks[name].visibleRegion().isEmpty()
+
+    assert on_top("trainingDock") and not on_top("datasetDock")
+    assert on_top("runsDock") and not on_top("curvesDock")
 
 
 def test_another_project_clears_the_selection_and_curves(qtbot, make_window, tmp_path):
