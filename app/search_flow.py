@@ -625,9 +625,9 @@ class SearchFlow(QObject):
                 f"{short_path(k)} {_plain(v)}" for k, v in (best.get("params") or {}).items()
             )
             score = objective_value(best, goal["metric"])
-            panel.best_label.setText(
-                f"Best: {best.get('name')} — {goal['metric']} {score:.4g} ({values})"
-            )
+            text = f"Best: {best.get('name')} — {goal['metric']} {score:.4g} ({values})"
+            panel.best_label.setText(text)
+            panel.best_label.setToolTip(text)
 
     def apply_best(self) -> bool:
         """The best completed trial's values into the model and training settings (one undo

@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     panel = window.search_panel
     panel.trials_spin.setValue(args.trials)
     panel.workers_spin.setValue(args.workers)
-    window.tabs.setCurrentWidget(panel)
+    window.search.show_tab()
     samples = {"before": rss_mb()}
     finished_trials = []
 
