@@ -182,3 +182,65 @@ def test_stop_mid_search_leaves_the_window_usable(qtbot, make_window, tmp_path):
     assert window.document.layer_count() == 4
     with contextlib.suppress(Exception):
         window.document.undo_stack.undo()
+
+
+def _trial(number, state, units, val_loss, count):
+    return {
+        "id": f"t{number}",
+        "name": f"Trial {number}",
+        "status": "completed",
+        "epochs_completed": 1,
+        "history": {"val_loss": [val_loss]},
+        "best": {"val_loss": {"value": val_loss, "epoch": 0}},
+        "params": {"model.layers[1].config.units": units, "model.layers[2]": units > 8},
+        "trial": {"study": "tiny", "number": number, "state": state},
+        "parameter_count": count,
+    }
+
+
+def test_two_objectives_show_a_pareto_front_and_layer_on_off_is_searchable(
+    qtbot, make_window, tmp_path
+):
+    from engine.project import dumps_project
+    from tests.search.support import tiny_project
+
+    space = [SPACE[0], SPACE[3]]
+    project = tiny_project(
+        search={
+            "space": space,
+            "objective": [{"metric": "val_loss"}, {"metric": "parameter_count"}],
+        }
+    )
+    project["runs"] = [
+        _trial(0, "COMPLETE", 4, 0.9, 300),
+        _trial(1, "COMPLETE", 16, 0.5, 1200),
+        _trial(2, "COMPLETE", 12, 0.7, 1500),  # beaten by trial 1 on both
+        _trial(3, "PRUNED", 8, 2.0, 600),
+    ]
+    path = tmp_path / "tiny.llproj"
+    path.write_text(dumps_project(project))
+    window = make_window(path)
+    panel = window.search_panel
+    window.search.refresh()
+    assert panel.size_check.isChecked()
+    assert panel.parallel.line_count() == 3  # completed trials only
+    assert sorted(panel.pareto.front) == [0, 1]
+    model = window.runs_panel.table.run_model
+    names = [model.data(model.index(r, 0)) for r in range(model.rowCount())]
+    assert "Trial 3 (pruned)" in names
+    assert window.search.best_run()["name"] == "Trial 1"
+
+    # the layer itself: "Search this setting…" on the property editor's title
+    window.select_layer(1)  # the Dropout: model.layers[2], searched already → its entry
+    seen = _answer_menu_and_dialog(lambda d: None)
+    window.property_editor.title.customContextMenuRequested.emit(QPoint(2, 2))
+    qtbot.waitUntil(lambda: "dialog" in seen, timeout=5000)
+    assert window.document.project["search"]["space"] == space  # unchanged: already there
+    window.select_layer(0)
+    seen = _answer_menu_and_dialog(lambda d: None)
+    window.property_editor.title.customContextMenuRequested.emit(QPoint(2, 2))
+    qtbot.waitUntil(lambda: "dialog" in seen, timeout=5000)
+    assert window.document.project["search"]["space"][-1] == {
+        "path": "model.layers[1]",
+        "type": "layer_on_off",
+    }
