@@ -186,6 +186,9 @@ class WindowMachine(RuleBasedStateMachine):
         document = self.document
         probe = input_signature(document.project["dataset"])
         rows = self.window.stack_model.rows()
+        if document.is_functional:  # read-only: one row naming it, its graph in the Graph tab
+            assert len(rows) == 1 and rows[0].title.startswith("Functional model")
+            return
         if probe.input_shape is not None:
             assert rows[0].title == f"Input {format_shape(probe.input_shape)}"
             analysis = analyse(
