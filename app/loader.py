@@ -84,6 +84,16 @@ def load_catalog(libraries: list[str] | tuple[str, ...] = ()) -> LoadedCatalog:
     )
 
 
+# One run on 2 worker processes of this machine (engine.local_workers; issue 13).
+LOCAL_WORKERS_CHOICE = {
+    "value": {"local_workers": 2},
+    "label": "2 local workers (multi-worker, this machine)",
+    "enabled": True,
+    "reason": "One run on 2 worker processes over 127.0.0.1; the chief's curves are shown",
+    "replicas": 2,
+}
+
+
 def _device_choices() -> list[dict]:
     """The training panel's device choices (CPU, each GPU, all GPUs), each with why it is
     unavailable; [] when they cannot be read (the panel then offers Keras's default)."""
@@ -99,7 +109,7 @@ def _device_choices() -> list[dict]:
                 "replicas": choice.replicas,
             }
             for choice in device_choices()
-        ]
+        ] + [LOCAL_WORKERS_CHOICE]
     except Exception:  # a device query must never keep the window from starting
         return []
 

@@ -162,6 +162,12 @@ class TrainingController(QObject):
         if self.is_running():
             return False
         run_function = self._run_function or _default_run_function()
+        if self._run_function is None:
+            from engine.local_workers import local_worker_count
+            from engine.local_workers import run as run_local_workers
+
+            if local_worker_count(project):  # fit.devices {"local_workers": N}: N processes
+                run_function = run_local_workers
         control = self._control_factory()
         arguments = {
             "project": copy.deepcopy(project),

@@ -185,6 +185,14 @@ def check_devices(setting: Any, *, field: str = FIELD) -> Any:
         match = re.fullmatch(r"gpu(?::(\d+))?", value)
         if match:
             return f"gpu:{int(match.group(1) or 0)}"
+    elif isinstance(setting, dict) and set(setting) == {"local_workers"}:
+        count = setting["local_workers"]  # the window's local run: engine.local_workers
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 64:
+            raise ProjectError(
+                f"{field}.local_workers must be a number of workers from 1 to 64, got {count!r}.",
+                field=field,
+            )
+        return {"local_workers": count}
     elif isinstance(setting, dict) and set(setting) <= {"workers", "index"}:
         try:
             workers = parse_workers(setting.get("workers"), field=f"{field}.workers")
@@ -345,6 +353,13 @@ def strategy_for(setting: Any, backend: str | None = None, *, devices=None) -> D
     setting = check_devices(setting)
     if setting is None:
         return Distribution(None, "default", backend)
+    if isinstance(setting, dict) and "local_workers" in setting:
+        raise TrainingError(
+            f"The project trains on {setting['local_workers']} local workers, which are "
+            "started by the window's Train button or by main.py train --local-workers N.",
+            field=FIELD,
+            fix="Use one of those, or choose another device in the training panel's Devices row.",
+        )
     if isinstance(setting, dict):
         return _multi_worker(setting, backend)
     if setting == "all" and backend == "jax" and devices is None:

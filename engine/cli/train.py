@@ -163,10 +163,12 @@ def _train(args: argparse.Namespace) -> int:
     check_output_folder(out)
     printer = Printer(sys.stdout, sys.stderr, tty=_isatty(sys.stdout), replicas=plan.replicas)
     control = training.TrainControl()
+    from engine.local_workers import event_sink_from_env
+
     with stop_on_interrupt(control, printer):
         result = training.run(
             project,
-            sink=printer,
+            sink=event_sink_from_env(sys.stdout) or printer,  # JSON lines for the window
             control=control,
             dataset=dataset,
             workdir=path.resolve().parent,
