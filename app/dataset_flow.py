@@ -33,6 +33,7 @@ class DatasetFlow(QObject):
         self.panel.blockEdited.connect(self._on_edited)
         self.panel.suggestHeadRequested.connect(self.suggest_head)
         self.panel.previewRequested.connect(self.preview)
+        self.panel.sampleInspectRequested.connect(self.inspect_sample)
 
     # ------------------------------------------------------------------ requests
     def request(self) -> tuple[dict, Any, float]:
@@ -62,6 +63,12 @@ class DatasetFlow(QObject):
         self._loading_block = copy.deepcopy(block)
         self.panel.show_loading("Loading the dataset…")
         self.controller.load(block, loss=loss, validation_split=split)
+
+    def inspect_sample(self, index: int, sample: dict) -> None:
+        """Each layer's output on preview sample ``index``, with the Runs panel's current run."""
+        self.window.runs_panel.inspect_flow.request(
+            {"what": "activations", "preview": int(index), "sample": dict(sample)}
+        )
 
     def suggest_head(self) -> None:
         if not self.document.ready:

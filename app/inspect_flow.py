@@ -6,6 +6,12 @@ gallery sample's context menu, a double-clicked confusion-matrix cell, the Predi
 tabs (Layer outputs: ``widgets.activation_view``; Why: ``widgets.explanation_view``). The
 work (loading the run's model and dataset, ``engine.inspect_model``) runs on the panel's
 worker thread (``RunsPanel._start``), with the model it already loaded when it has one.
+
+A dataset preview sample asks too (``request({"what": "activations", "preview": index,
+"sample": {...}})``, from ``DatasetFlow``). While a run trains, ``attach_live(request)``
+(``engine.live_activations.LiveRequest``, from ``TrainingFlow``) is kept asking for the shown
+sample's layer outputs as long as the window shows them; ``show_live(event)`` draws each
+epoch's ``LayerOutputs`` titled "epoch N (training)".
 """
 
 from __future__ import annotations
@@ -80,21 +86,69 @@ class InspectFlow(QObject):
         self.panel = panel
         self.window: InspectWindow | None = None
         self.last_request: dict | None = None
+        self.live = None  # engine.live_activations.LiveRequest of the run that trains
+        self.live_updates = 0  # epochs whose layer outputs were drawn (tests read it)
+        self._shown: tuple | None = None  # (encoded sample, title, pixmap) of the layer outputs
         panel.evaluation.inspectRequested.connect(self.request)
 
     def ensure_window(self) -> InspectWindow:
         if self.window is None:
             self.window = InspectWindow(self.panel)
             self.window.class_combo.currentIndexChanged.connect(self._on_class_chosen)
+            self.window.tabs.currentChanged.connect(lambda _index: self._sync_live())
+            self.window.finished.connect(lambda _code: self._sync_live())
         return self.window
 
     def reset(self) -> None:
         """Another project is open: its layer outputs and explanations are gone."""
         self.last_request = None
+        self._shown = None
         if self.window is not None:
             self.window.hide()
             self.window.activations.show_message("")
             self.window.explanations.show_message("")
+        self._sync_live()
+
+    # ------------------------------------------------------------------ during training
+    def attach_live(self, live) -> None:
+        """A run started (``live``: its ``LiveRequest``) or ended (None)."""
+        if self.live is not None and self.live is not live:
+            self.live.cancel()
+        self.live = live
+        self._sync_live()
+
+    def _watching(self) -> bool:
+        window = self.window
+        return (
+            window is not None
+            and window.isVisible()
+            and window.tabs.currentWidget() is window.activations
+            and self._shown is not None
+        )
+
+    def _sync_live(self) -> None:
+        """Ask the training run for the shown sample's layer outputs only while they show."""
+        if self.live is None:
+            return
+        if self._watching():
+            x_row, title, _pixmap = self._shown
+            self.live.ask(x_row, title)
+        else:
+            self.live.cancel()
+
+    def show_live(self, event) -> None:
+        """An epoch's ``engine.events.LayerOutputs`` from the run that trains."""
+        if not self._watching():
+            return
+        window = self.window
+        _x, title, pixmap = self._shown
+        heading = f"epoch {event.epoch + 1} (training) · {title}"
+        if event.message:
+            window.status.setText(f"{heading}: {event.message}")
+            return
+        window.activations.show_activations(list(event.layers), heading, pixmap)
+        window.status.setText(f"Layer outputs with the weights after epoch {event.epoch + 1}.")
+        self.live_updates += 1
 
     def _on_class_chosen(self, _index: int) -> None:
         if self.last_request is not None and self.last_request.get("what") == "explain":
@@ -105,7 +159,13 @@ class InspectFlow(QObject):
         panel = self.panel
         run = panel.current_run()
         if run is None or not run.get("weights") or run.get("status") == "failed":
-            panel.statusMessage.emit("Select a trained run first.")
+            if "preview" in payload:
+                panel.statusMessage.emit(
+                    "Select a trained run in the Runs panel first: its weights compute the "
+                    "layer outputs of this sample."
+                )
+            else:
+                panel.statusMessage.emit("Select a trained run first.")
             return
         self.last_request = dict(payload)
         window = self.ensure_window()
@@ -162,6 +222,9 @@ class InspectFlow(QObject):
                 result["layers"], f"{run_name} · {result['title']}", pixmap
             )
             window.tabs.setCurrentWidget(window.activations)
+            if result.get("x") is not None:
+                self._shown = (result["x"], result["title"], pixmap)
+            self._sync_live()
         else:
             window.explanations.show_explanations(
                 result["explanations"], f"{run_name} · {result['title']}"
@@ -178,6 +241,11 @@ def compute(model, dataset, payload: dict, class_index: int | None, titles: dict
         if "raw" in payload:
             x_row = inspect_model.encode_one(dataset, payload["raw"])
             title = "your input"
+        elif "preview" in payload:
+            index = int(payload["preview"])
+            x_row = preview_row(dataset, index, (payload.get("sample") or {}).get("value"))
+            label = (payload.get("sample") or {}).get("label")
+            title = f"preview sample {index + 1}" + (f" ({label})" if label else "")
         else:
             row = int(payload["rows"][0])
             test = dataset.parts["test"]
@@ -188,6 +256,7 @@ def compute(model, dataset, payload: dict, class_index: int | None, titles: dict
             "layers": inspect_model.activations(model, x_row),
             "sample": dataset.describe_input(x_row),
             "title": title,
+            "x": np.asarray(x_row),
         }
     if "cell" in payload:
         true, predicted = payload["cell"]
@@ -216,6 +285,38 @@ def compute(model, dataset, payload: dict, class_index: int | None, titles: dict
         model, dataset, rows, class_index, titles=[titles.get(r, f"test sample {r}") for r in rows]
     )
     return {"what": what, "explanations": explained, "title": f"{len(rows)} test sample(s)"}
+
+
+def preview_row(dataset, index: int, value) -> np.ndarray:
+    """The encoded model input of the dataset preview's sample ``index`` (shown as ``value``).
+
+    The preview shows the first training rows: the training part's row ``index`` when it
+    displays as ``value``; else ``value`` encoded as new input (text, a table row, pixels)."""
+    from engine import inspect_model
+    from engine.errors import LayerLabError
+
+    train = dataset.parts.get("train")
+    if train is not None and 0 <= index < len(train):
+        x_row = train.x.take(np.asarray([index]))[0]
+        if value is None or _same(dataset.describe_input(x_row).value, value):
+            return x_row
+    if value is None:
+        raise LayerLabError(
+            "This preview sample is not in the selected run's dataset.",
+            fix="Select a run trained on this dataset.",
+        )
+    return inspect_model.encode_one(dataset, value)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        if a.shape != b.shape or a.dtype.kind in "OUS" or b.dtype.kind in "OUS":
+            return False
+        return bool(np.allclose(a.astype("float64"), b.astype("float64"), atol=1e-6))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return a == b
 
 
 def _message(error: BaseException) -> str:

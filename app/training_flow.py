@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from app.loader import BackgroundTask
 from engine import overfitting
-from engine.events import TrainEnd
+from engine.events import LayerOutputs, TrainEnd
 
 OVERLAY_COLORS = ("#8e44ad", "#16a085", "#d35400", "#2c3e50", "#c0392b", "#7f8c8d")
 EXPORT_SUFFIXES = (".h5", ".hdf5", ".keras")
@@ -111,6 +111,9 @@ class TrainingFlow(QObject):
         if not self._current():
             return  # a run of a project that is no longer open
         window = self.window
+        if isinstance(event, LayerOutputs):  # the inspect window's sample, this epoch
+            window.runs_panel.inspect_flow.show_live(event)
+            return
         window.curves.on_event(event)
         window.progress.on_event(event)
         window.log_view.on_event(event)
@@ -156,9 +159,20 @@ class TrainingFlow(QObject):
         window.pause_action.setEnabled(running)
         window.stop_action.setEnabled(running)
         window.training_panel.set_running(running, self.controller.is_paused())
+        self._attach_live(running)
         window.statusBar().showMessage(
             "Training…" if running else "Training ended", 0 if running else 5000
         )
+
+    def _attach_live(self, running: bool) -> None:
+        """The inspect window's layer outputs follow the run's epochs while it trains."""
+        control = getattr(self.controller, "_control", None) if running else None
+        live = None
+        if control is not None:
+            from engine.live_activations import request_of
+
+            live = request_of(control)
+        self.window.runs_panel.inspect_flow.attach_live(live)
 
     def _on_paused_changed(self, paused: bool) -> None:
         window = self.window

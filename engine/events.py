@@ -74,5 +74,18 @@ class LogLine:
     level: Literal["info", "warning", "error"] = "info"
 
 
-Event = TrainBegin | BatchesEnd | EpochEnd | TrainEnd | LogLine
+@dataclass(frozen=True)
+class LayerOutputs:
+    """Each layer's output on the sample the window asked for, with the weights at the end of
+    ``epoch`` (``engine.live_activations``). Sent only when asked, in-process only (its
+    ``layers``, ``engine.inspect_model.LayerActivation``s, hold arrays: it is not a JSON-line
+    protocol event). ``message``: why nothing was computed (``layers`` empty)."""
+
+    epoch: int
+    layers: tuple
+    title: str = ""
+    message: str = ""
+
+
+Event = TrainBegin | BatchesEnd | EpochEnd | TrainEnd | LogLine | LayerOutputs
 Sink = Callable[[Event], Any]

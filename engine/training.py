@@ -423,6 +423,7 @@ class _Run:
             self.divergence,
             StopControl(self.control, self.clock),
         ]
+        self.callbacks.insert(-1, _live_activations(self.sink, self.control))  # window asks
         if self.project["fit"].get("record_weights") is True:  # histograms of the weights
             from engine.weight_recorder import WeightRecorder, validation_sample
 
@@ -715,6 +716,12 @@ def _inside(workdir: Path, relative: Any, field_name: str) -> Path:
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     return target
+
+
+def _live_activations(sink, control):
+    from engine.live_activations import LiveActivations  # layer outputs at epoch ends
+
+    return LiveActivations(sink, control)
 
 
 def make_callbacks(settings: list, workdir: Path, started: datetime) -> list:

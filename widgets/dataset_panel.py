@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QListView,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -158,6 +159,7 @@ class DatasetPanel(QWidget):
     blockEdited = Signal(object)
     previewRequested = Signal()
     suggestHeadRequested = Signal()
+    sampleInspectRequested = Signal(int, object)  # preview index, its sample dict
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -284,8 +286,13 @@ class DatasetPanel(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.verticalHeader().setDefaultSectionSize(22)
+        self._shown_samples: list[tuple[int, dict]] = []  # (index in info["samples"], sample)
         for view in (self.image_list, self.text_list, self.table):
             view.setMinimumHeight(170)
+            view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            view.customContextMenuRequested.connect(
+                lambda pos, v=view: self._show_sample_menu(v, pos)
+            )
             self.samples.addWidget(view)
         preview_layout.addWidget(self.samples, 1)
         preview_layout.addStretch(0)
@@ -508,6 +515,10 @@ class DatasetPanel(QWidget):
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
         kinds = {s.get("kind") for s in samples}
+        shown = next((k for k in ("image", "series", "text") if k in kinds), None)
+        self._shown_samples = [
+            (i, s) for i, s in enumerate(samples) if shown is None or s.get("kind") == shown
+        ]
         if kinds & {"image"}:
             self._show_images([s for s in samples if s.get("kind") == "image"])
         elif kinds & {"series"}:
@@ -516,6 +527,35 @@ class DatasetPanel(QWidget):
             self._show_texts([s for s in samples if s.get("kind") == "text"])
         else:
             self._show_table(samples, columns)
+
+    def current_sample(self) -> tuple[int, dict] | None:
+        """(index in the preview's samples, sample dict) of the selected preview sample."""
+        view = self.samples.currentWidget()
+        row = view.currentRow() if isinstance(view, QListWidget | QTableWidget) else -1
+        if not 0 <= row < len(self._shown_samples):
+            return None
+        return self._shown_samples[row]
+
+    def sample_menu(self) -> QMenu:
+        """The preview sample's context menu (for the selected sample)."""
+        menu = QMenu(self)
+        action = menu.addAction("Layer outputs for this sample")
+        action.setToolTip("Each layer's output on this sample, with the selected run's weights")
+        action.setEnabled(self.current_sample() is not None)
+        action.triggered.connect(self.inspect_current_sample)
+        return menu
+
+    def inspect_current_sample(self) -> None:
+        picked = self.current_sample()
+        if picked is not None:
+            self.sampleInspectRequested.emit(picked[0], picked[1])
+
+    def _show_sample_menu(self, view: QWidget, pos) -> None:
+        index = view.indexAt(pos)
+        if index.isValid():
+            view.setCurrentIndex(index)
+        if self.current_sample() is not None:
+            self.sample_menu().exec(view.viewport().mapToGlobal(pos))
 
     def _show_images(self, samples: list[dict]) -> None:
         self.image_list.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
