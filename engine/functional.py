@@ -172,6 +172,30 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def validate_nested(config: dict) -> None:
+    """Validate a model inside a read-only model: a functional one as ``validate`` does; a
+    Sequential one layer by layer, its own nested models included (a Teachable Machine
+    export is a Sequential holding a Sequential holding MobileNet)."""
+    if S.is_functional(config):
+        validate(config)
+        return
+    layers = config.get("layers") if isinstance(config, dict) else None
+    if not isinstance(layers, list):
+        raise SpecError("The model has no list of layers.", field="layers")
+    for i, entry in enumerate(layers):
+        where = f"layers[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
+            raise SpecError(f"The entry {where} is not a Keras layer dict.", field=where)
+        class_name = S._class(entry)
+        if class_name in MODEL_CLASSES:
+            validate_nested(entry["config"])
+        elif class_name != "InputLayer":
+            problem = S._entry_problem(entry, f"{where}.")
+            if problem:
+                field = f"{where}.config.{problem[1]}" if problem[1] else where
+                raise SpecError(problem[0] + ".", field=field)
+
+
 def validate(spec: dict) -> None:
     """SpecError for the first problem of a functional config: what the model-file allowlist
     refuses, a bad value in a catalog layer, a duplicate name, or a connection to a layer
@@ -203,7 +227,7 @@ def validate(spec: dict) -> None:
         names.add(name)
         if class_name in MODEL_CLASSES:
             try:
-                S.validate_spec(entry["config"])
+                validate_nested(entry["config"])
             except LayerLabError as error:
                 raise SpecError(
                     f"The model '{name}' inside the model: {error.message}", field=where

@@ -47,10 +47,18 @@ def open_model_spec(path: str | os.PathLike) -> dict:
 def project_spec(model: Any, file_name: str) -> dict:
     """The project model of a loaded Keras model: a Sequential spec for a Sequential model or
     a functional chain; the functional config itself (``engine.spec.is_functional``, shown
-    read-only) for a model with branches; ModelFileError for anything else."""
+    read-only) for a model with branches or with models inside it; ModelFileError for
+    anything else."""
     import keras
 
-    if isinstance(model, keras.Sequential):
+    if isinstance(model, keras.Sequential) and any(
+        isinstance(layer, keras.Model) for layer in model.layers
+    ):
+        # models inside a stack (a Teachable Machine export: MobileNet in a Sequential):
+        # shown read-only as the functional model with the same layers
+        wrapped = keras.Model(model.inputs, model.outputs, name=model.name)
+        spec = cat.to_json(wrapped.get_config())
+    elif isinstance(model, keras.Sequential):
         spec = cat.to_json(model.get_config())
     else:
         try:
