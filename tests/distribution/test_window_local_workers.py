@@ -1,7 +1,8 @@
 """The window's "2 local workers" device choice: one run on 2 worker processes of this
 machine (``engine.local_workers``), the chief's events shown live, the run recorded once.
 
-Each test starts 2 fresh TensorFlow processes (30-90 s on a 2-core machine): marked slow.
+The tests that train start 2 fresh TensorFlow processes (20-30 s each on a 2-core machine,
+the window's start included): marked slow.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from engine import local_workers
 from engine.callbacks import TrainControl
 from engine.events import BatchesEnd, EpochEnd, TrainEnd
 from engine.project import resources_dir
-
-pytestmark = pytest.mark.slow
 
 # A killed worker must end the run within this many seconds (the chief notices in ~10-20 s).
 FAIL_WITHIN = 90.0
@@ -72,6 +71,7 @@ def _children(pattern: str) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_window_trains_on_two_local_workers_with_live_curves(window, qtbot, tmp_path):
     panel = window.training_panel
     index = panel.devices_combo.findText(LOCAL_WORKERS_CHOICE["label"])
@@ -113,6 +113,7 @@ def test_window_trains_on_two_local_workers_with_live_curves(window, qtbot, tmp_
     print(f"2 local workers, 2 epochs of the digits demo through the window: {seconds:.1f} s")
 
 
+@pytest.mark.slow
 def test_a_killed_worker_fails_the_run_within_a_bounded_time(tmp_path):
     path = _demo(tmp_path, epochs=1000)
     project = json.loads(path.read_text())
@@ -143,3 +144,61 @@ def test_a_killed_worker_fails_the_run_within_a_bounded_time(tmp_path):
     assert not list(tmp_path.glob(".digits.workers-*"))
     assert _children("--worker-index") == []
     print(f"a killed worker ended the run in {took:.1f} s: {result.message}")
+
+
+@pytest.mark.slow
+def test_stop_ends_every_worker_within_a_bounded_time(tmp_path):
+    path = _demo(tmp_path, epochs=1000)
+    project = json.loads(path.read_text())
+    project["fit"]["devices"] = {"local_workers": 2}
+    control = TrainControl()
+    asked = []
+
+    def sink(event):
+        if isinstance(event, EpochEnd) and not asked:
+            control.stop()
+            asked.append(time.monotonic())
+
+    result = local_workers.run(project, sink=sink, control=control, project_path=path)
+    took = time.monotonic() - asked[0]
+    assert took < local_workers.STOP_GRACE + 10, took
+    assert result.status in ("stopped", "failed"), result.message
+    assert _children("--worker-index") == []
+    print(f"Stop ended the 2 workers in {took:.1f} s: {result.status} {result.message}")
+
+
+def test_the_local_workers_setting_is_checked_and_not_run_in_process():
+    from engine.distribution import check_devices, strategy_for
+    from engine.errors import ProjectError, TrainingError
+
+    assert check_devices({"local_workers": 2}) == {"local_workers": 2}
+    for bad in (0, "2", True, 65):
+        with pytest.raises(ProjectError, match="local_workers must be a number"):
+            check_devices({"local_workers": bad})
+    with pytest.raises(TrainingError, match="local workers, which are started by the window"):
+        strategy_for({"local_workers": 2}, "tensorflow")
+    assert local_workers.local_worker_count({"fit": {"devices": {"local_workers": 3}}}) == 3
+    assert local_workers.local_worker_count({"fit": {"devices": "cpu"}}) is None
+    assert LOCAL_WORKERS_CHOICE["value"] == {"local_workers": 2}
+
+
+def test_the_chief_writes_events_as_json_lines(monkeypatch):
+    import io
+
+    from engine.events import LogLine
+    from engine.worker_protocol import from_json_line
+
+    stream = io.StringIO()
+    monkeypatch.delenv(local_workers.EVENTS_ENV, raising=False)
+    assert local_workers.event_sink_from_env(stream) is None  # main.py train prints text
+    monkeypatch.setenv(local_workers.EVENTS_ENV, "json")
+    sink = local_workers.event_sink_from_env(stream)
+    end = TrainEnd("completed", "Done.", 2, 1.5, history={"loss": [1.0, float("nan")]})
+    sink(LogLine("hello"))
+    sink(end)
+    sink(object())  # not a protocol event: skipped
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert from_json_line(lines[0]) == LogLine("hello")
+    again = from_json_line(lines[1])
+    assert again.status == "completed" and again.history["loss"][0] == 1.0
