@@ -13,7 +13,8 @@ window records it once, like any run. Stop asks every worker to stop (SIGINT: ea
 after its batch) and ends the ones still running after ``STOP_GRACE`` seconds. When a
 worker dies the chief fails within a bounded time with a message naming it; a chief that
 dies, or does not finish ``grace_seconds()`` after a worker failed, is ended and the run
-fails. Imports no Qt and, until the run ends well, no Keras.
+fails. Pause is not available (the log says so: the workers keep training). Imports no Qt
+and, until the run ends well, no Keras.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.events import LogLine, TrainBegin, TrainEnd
+from engine.events import EpochEnd, LogLine, TrainBegin, TrainEnd
 
 EVENTS_ENV = "LAYERLAB_EVENTS"
 STOP_GRACE = 20.0  # seconds the workers get to stop after Stop before they are ended
@@ -92,12 +93,17 @@ def _project_file(project: dict, project_path: Any, scratch: Path) -> Path:
     data = copy.deepcopy(data)
     if isinstance(data.get("fit"), dict):
         data["fit"]["devices"] = None
+    text = json.dumps(data)
     if project_path is not None:
         folder = Path(project_path).resolve().parent
         path = folder / f".{Path(project_path).stem}.workers-{os.getpid()}.llproj"
-    else:
-        path = scratch / "project.llproj"
-    path.write_text(json.dumps(data))
+        try:
+            path.write_text(text)
+            return path
+        except OSError:  # a read-only folder: its relative files still resolve for absolute
+            pass
+    path = scratch / "project.llproj"
+    path.write_text(text)
     return path
 
 
@@ -128,6 +134,8 @@ def run(
         snapshot["fit"]["epochs"] = epochs
     end: TrainEnd | None = None
     batch_losses: list[float] = []
+    epoch_seconds: list[float] = []
+    paused_said = False
     steps: int | None = None
     device = ""
     failure = ""
@@ -187,6 +195,8 @@ def run(
                     steps, device = event.steps_per_epoch, event.device
                 elif isinstance(event, TrainEnd):
                     end = event
+                elif isinstance(event, EpochEnd):
+                    epoch_seconds.append(event.seconds)
                 losses = getattr(event, "losses", None)
                 if losses is not None and not isinstance(event, TrainEnd):
                     batch_losses.extend(losses)
@@ -195,6 +205,14 @@ def run(
             codes = [process.poll() for process in processes]
             if all(code is not None for code in codes) and not reading:
                 break
+            if control is not None and control.paused and not paused_said:
+                paused_said = True
+                sink(
+                    LogLine(
+                        "A multi-worker run cannot pause: it keeps training (Stop stops it).",
+                        "warning",
+                    )
+                )
             if control is not None and control.stop_requested and not stop_sent:
                 stop_sent = True
                 for process in processes:
@@ -261,6 +279,7 @@ def run(
             history=dict(end.history),
             batch_losses=batch_losses,
             steps_per_epoch=steps,
+            epoch_seconds=epoch_seconds,
             device=device,
             snapshot=snapshot,
         )
