@@ -539,6 +539,8 @@ def _output_layer(model) -> tuple[int | None, str, str]:
     if not layers:
         return None, "linear", "no layers"
     last = layers[-1]
+    if getattr(last, "layers", None):  # a model inside the model: its own output layer
+        return _output_layer(last)
     try:
         config = last.get_config()
     except Exception:

@@ -31,3 +31,11 @@ def test_nested_models_open_read_only_with_their_weights(tmp_path):
     assert S.analyse(imported.spec).total_params == model.count_params()
     project = imported_project(imported, None)
     assert project["runs"][0]["status"] == "imported" and project.get("weights")
+
+
+def test_compile_is_suggested_from_the_innermost_output_layer(tmp_path):
+    path = tmp_path / "keras_model.h5"
+    save_model(_teachable_machine_like(), path)
+    imported = import_model_file(path)
+    project = imported_project(imported, None)
+    assert project["compile"]["loss"] == "sparse_categorical_crossentropy"  # Dense(3, softmax)
