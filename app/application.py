@@ -100,6 +100,7 @@ def run_app(argv: list[str]) -> int:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from app import gc_guard
     from app.settings import APPLICATION, ORGANIZATION, AppSettings
 
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
@@ -109,6 +110,7 @@ def run_app(argv: list[str]) -> int:
     app.setDesktopFileName("layerlab")
     app.setWindowIcon(QIcon(str(ICON_DIR / "layerlab.svg")))
     apply_style(app)
+    gc_guard.install(app)  # garbage is collected on this thread only
     app.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_style(app))
 
     from app.main_window import MainWindow

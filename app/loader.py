@@ -72,8 +72,8 @@ def load_catalog(libraries: list[str] | tuple[str, ...] = ()) -> LoadedCatalog:
         devices = _device_choices()
         loaded = extension_files(name for name in sys.modules if name not in before)
     finally:
-        if collecting:
-            gc.freeze()  # what the import made lives as long as the process: never rescan it
+        gc.freeze()  # what the import made lives as long as the process: never rescan it
+        if collecting:  # (app.gc_guard keeps it off: it collects on the GUI thread)
             gc.enable()
     return LoadedCatalog(
         layers=layers,

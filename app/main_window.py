@@ -61,6 +61,11 @@ class MainWindow(QMainWindow):
         controller: Any = None,
     ):
         super().__init__()
+        from PySide6.QtWidgets import QApplication
+
+        from app import gc_guard
+
+        gc_guard.install(QApplication.instance())  # worker threads never collect Qt objects
         from app.training_controller import TrainingController
 
         self.setObjectName("mainWindow")

@@ -15,3 +15,17 @@ os.environ["LAYERLAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="layerlab-cache-")
 from engine.quiet import import_keras
 
 import_keras()
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collect_garbage_on_the_gui_thread(qapp):
+    """As the app does (``app.gc_guard``): a worker thread's garbage collection destroyed a
+    pyqtgraph scene off the GUI thread and deadlocked an evaluation test."""
+    from app import gc_guard
+
+    gc_guard.install(qapp)
+    yield
+    gc_guard.uninstall()
