@@ -300,12 +300,16 @@ def preview_row(dataset, index: int, value) -> np.ndarray:
         x_row = train.x.take(np.asarray([index]))[0]
         if value is None or _same(dataset.describe_input(x_row).value, value):
             return x_row
+    missing = LayerLabError(
+        "This preview sample is not in the selected run's dataset.",
+        fix="Select a run trained on this dataset, or pick a sample from its evaluation gallery.",
+    )
     if value is None:
-        raise LayerLabError(
-            "This preview sample is not in the selected run's dataset.",
-            fix="Select a run trained on this dataset.",
-        )
-    return inspect_model.encode_one(dataset, value)
+        raise missing
+    try:
+        return inspect_model.encode_one(dataset, value)
+    except LayerLabError as error:
+        raise missing from error
 
 
 def _same(a, b) -> bool:

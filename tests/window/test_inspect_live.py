@@ -63,6 +63,20 @@ def test_preview_sample_shows_each_layer_output_with_the_selected_run(qtbot, win
     assert "Select a trained run" in window.statusBar().currentMessage()
     assert window.runs_panel.inspect_flow.window is None
 
+    # A right click on a sample selects it and opens its menu.
+    shown_menus = []
+
+    class Menu:  # a real QMenu.exec would wait for a user
+        def exec(self, *args):
+            shown_menus.append(args)
+
+    panel.sample_menu = Menu
+    rect = panel.image_list.visualItemRect(panel.image_list.item(4))
+    panel.image_list.customContextMenuRequested.emit(rect.center())
+    assert panel.image_list.currentRow() == 4 and len(shown_menus) == 1
+    assert panel.current_sample()[0] == 4
+    del panel.sample_menu
+
     _train(qtbot, window, 1)
     inspect = _inspect_preview_sample(qtbot, window, 2)
     assert inspect.isVisible()
@@ -77,6 +91,23 @@ def test_preview_sample_shows_each_layer_output_with_the_selected_run(qtbot, win
 
     layers = inspect_model.activations(window.runs_panel._loaded[1], shown)
     assert np.allclose(layers[-1].values.reshape(-1), last, atol=1e-5)
+
+
+def test_a_preview_sample_the_run_cannot_read_is_a_plain_sentence():
+    from app.inspect_flow import preview_row
+    from engine.datasets import load_dataset
+    from engine.errors import LayerLabError
+    from engine.project import demo_project
+
+    dataset = load_dataset(demo_project()["dataset"])
+    row = preview_row(dataset, 1, dataset.samples[1].value)
+    assert np.allclose(row, dataset.parts["train"].x.take(np.asarray([1]))[0])
+    try:
+        preview_row(dataset, 1, "a sentence, not pixels")
+    except LayerLabError as error:
+        assert str(error).startswith("This preview sample is not in the selected run's dataset.")
+    else:
+        raise AssertionError("no error")
 
 
 def test_layer_outputs_follow_the_epochs_while_training(qtbot, window):
