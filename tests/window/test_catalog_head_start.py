@@ -92,15 +92,37 @@ def test_a_cache_that_cannot_be_written_does_not_stop_loading(qtbot, tmp_path, m
     assert loader.error is None
 
 
-def test_load_catalog_turns_the_collector_back_on(cache_dir):
-    assert gc.isenabled()
+@pytest.fixture
+def collector_on():
+    """Automatic collection on, as outside the window (the window's app.gc_guard keeps it
+    off and collects on the GUI thread); the previous state is restored afterwards."""
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
+def test_load_catalog_turns_the_collector_back_on(cache_dir, collector_on):
     result = load_catalog()
     assert gc.isenabled()
     assert "Dense" in result.layers
     assert isinstance(result.extra["libraries"], list)
 
 
-def test_load_catalog_restores_the_collector_when_the_import_fails(monkeypatch):
+def test_load_catalog_leaves_a_disabled_collector_off(cache_dir):
+    """Under app.gc_guard the collector stays off: the GUI thread's timer collects."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        load_catalog()
+        assert not gc.isenabled()
+    finally:
+        if was:
+            gc.enable()
+
+
+def test_load_catalog_restores_the_collector_when_the_import_fails(monkeypatch, collector_on):
     def broken():
         raise RuntimeError("no keras here")
 
