@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.search_flow import (
+from app.model_jobs import (
     BackgroundJob,
     ensure_saved,
     job_sink_event,
