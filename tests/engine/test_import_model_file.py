@@ -137,10 +137,6 @@ def test_file_without_compile_settings_gets_suggested_ones(tmp_path):
 
 
 def test_keras2_training_config_in_the_file_is_used(tmp_path):
-    from engine.modelfile import LoadedModel
-
-    if "training_config" not in LoadedModel.__dataclass_fields__:
-        pytest.skip("engine.modelfile does not read training_config yet")
     model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1, activation="sigmoid")])
     path = tmp_path / "k2.h5"
     model.save(path)

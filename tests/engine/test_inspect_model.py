@@ -4,13 +4,12 @@ bright square in one quadrant)."""
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
-
-from engine import inspect_model  # noqa: E402
-from engine.errors import LayerLabError  # noqa: E402
+from engine import inspect_model
+from engine.errors import LayerLabError
 
 
 @pytest.fixture(scope="module")
