@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from engine import run_notes, smoothing
 from engine import runs as records
 from engine.errors import LayerLabError
+from engine.identity_memo import IdentityMemo
 from widgets.adaptive_splitter import AdaptiveSplitter
 from widgets.compare_curves import CompareCurves, CompareSeries
 from widgets.run_table import RunTableView
@@ -70,6 +71,7 @@ class CompareWorkspace(QWidget):
         self.setObjectName("compareWorkspace")
         self.project: dict = {"runs": []}
         self._changes: dict[str, list[str]] = {}
+        self._changes_memo = IdentityMemo()
         self._shown_details: str | None = None
 
         self.filter_edit = QLineEdit()
@@ -170,7 +172,7 @@ class CompareWorkspace(QWidget):
     def set_project(self, project: dict) -> None:
         """Show ``project``'s runs (the document's project; called after each change)."""
         self.project = project
-        self._changes = records.compared_changes(self.runs())
+        self._changes = records.compared_changes(self.runs(), memo=self._changes_memo)
         self._refresh()
 
     def reset(self) -> None:

@@ -341,8 +341,13 @@ class ProjectDocument(QObject):
 
     def replace_runs(self, runs: list[dict]) -> None:
         """Runs recorded, renamed or deleted: not an undo step (their files already changed),
-        but the project is modified until saved."""
-        self.project["runs"] = copy.deepcopy(runs)
+        but the project is modified until saved.
+
+        Runs that are already the document's own (the same objects, as ``merge_runs`` keeps
+        them) are kept as they are; only the others are copied, so a search adding one run
+        to a hundred copies one."""
+        own = {id(run) for run in self.project.get("runs") or []}
+        self.project["runs"] = [run if id(run) in own else copy.deepcopy(run) for run in runs]
         self.undo_stack.resetClean()
         self.changed.emit(frozenset({"runs"}))
 

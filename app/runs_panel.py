@@ -41,6 +41,7 @@ from app.loader import BackgroundTask
 from app.run_exports import EXPORT_KINDS
 from engine import run_compare
 from engine import runs as records
+from engine.identity_memo import IdentityMemo
 from widgets.adaptive_splitter import AdaptiveSplitter
 from widgets.evaluation_view import EvaluationView
 from widgets.run_table import RunTableView
@@ -77,6 +78,7 @@ class RunsPanel(QWidget):
         self._queued = None
         self._loaded: tuple[str, object, object] | None = None  # (run id, model, dataset)
         self._evaluations: dict[str, object] = {}
+        self._changes_memo = IdentityMemo()
         self._build()
 
     # -- layout ------------------------------------------------------------------------------
@@ -217,7 +219,7 @@ class RunsPanel(QWidget):
     def _refresh_table(self) -> None:
         runs = self.runs()
         base_id = None if self._base == PREVIOUS_RUN else self._base
-        changes = records.compared_changes(runs, base_id)
+        changes = records.compared_changes(runs, base_id, memo=self._changes_memo)
         metric = next((m for m in map(records.main_metric, reversed(runs)) if m), None)
         self.table.set_runs(runs, changes, metric, params=_parameter_count)
         self._update_buttons()

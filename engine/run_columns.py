@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.identity_memo import IdentityMemo
 from engine.textfmt import elapsed_text
 
 NO_VALUE = "—"
@@ -182,6 +183,7 @@ def run_columns(
     changes: dict[str, list[str]] | None = None,
     metric: str | None = None,
     params: Callable[[dict], int | None] | None = None,
+    memo: IdentityMemo | None = None,
 ) -> RunTable:
     """The comparison table of ``runs`` (see the module docstring for the columns).
 
@@ -189,6 +191,8 @@ def run_columns(
     ``metric``: the main metric when no run logged one (the project's). ``params``: a run's
     parameter count (``engine.run_compare.parameter_count``); without it, the count the
     run stored, if any. ``engine.run_compare.comparison_table`` does all of this.
+    ``memo``: the caller's own ``IdentityMemo``: a run whose row was made for the same
+    columns, changes and parameter count keeps it (a search adds one row at a time).
     """
     runs = list(runs)
     changes = changes or {}
@@ -232,12 +236,21 @@ def run_columns(
     ]
     columns.append(Column("started", "Started"))
     table = RunTable(columns=columns, main=[column.key for column in (*bests, *tested)])
+    keys = tuple(column.key for column in columns)
     for run in runs:
         run_changes = changes.get(run.get("id"), [])
-        table.rows.append(
-            [_cell(run, column.key, run_changes, count, shared) for column in columns]
-        )
+
+        def row(run=run, run_changes=run_changes) -> list[Cell]:
+            return [_cell(run, key, run_changes, count, shared) for key in keys]
+
+        if memo is None:
+            table.rows.append(row())
+        else:
+            extra = (keys, tuple(run_changes), shared, count(run))
+            table.rows.append(list(memo.get((run,), extra, row)))
         table.run_ids.append(run.get("id"))
+    if memo is not None:
+        memo.end_pass()
     return table
 
 

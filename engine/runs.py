@@ -54,6 +54,7 @@ from typing import Any
 from engine import overfitting
 from engine.compare import changes
 from engine.errors import ModelFileError, ProjectError
+from engine.identity_memo import IdentityMemo
 
 RUNS_FOLDER = "runs"
 WEIGHTS_SUFFIX = ".h5"
@@ -419,9 +420,20 @@ def status_text(run: dict) -> str:
     return text
 
 
-def compared_changes(runs: list[dict], base_id: str | None = None) -> dict[str, list[str]]:
-    """For each run id: what differs from the previous run, or from run ``base_id``."""
+def compared_changes(
+    runs: list[dict], base_id: str | None = None, memo: IdentityMemo | None = None
+) -> dict[str, list[str]]:
+    """For each run id: what differs from the previous run, or from run ``base_id``.
+
+    ``memo``: the caller's own ``IdentityMemo`` (one per view), to describe a pair of
+    snapshots it described before without comparing them again."""
     base_run = next((run for run in runs if run.get("id") == base_id), None)
+
+    def describe(before: dict | None, after: dict) -> list[str]:
+        if memo is None:
+            return changes(before, after)
+        return list(memo.get((before, after), None, lambda: changes(before, after)))
+
     result = {}
     previous = None
     for run in runs:
@@ -429,8 +441,10 @@ def compared_changes(runs: list[dict], base_id: str | None = None) -> dict[str, 
         if base is None or base is run:
             result[run["id"]] = []
         else:
-            result[run["id"]] = changes(base.get("snapshot"), run.get("snapshot") or {})
+            result[run["id"]] = describe(base.get("snapshot"), run.get("snapshot") or {})
         previous = run
+    if memo is not None:
+        memo.end_pass()
     return result
 
 
