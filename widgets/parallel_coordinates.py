@@ -114,6 +114,7 @@ class ParallelCoordinates(_Empty):
         self._key: Any = None
         self._decor_key: Any = None
         self._row_keys: list[tuple] = []
+        self._drawn: list[tuple | None] = []  # per line: (its y bytes, its pen) as drawn
         self._objective_labels: list[tuple[int, tuple]] = []
 
     def line_count(self) -> int:
@@ -147,6 +148,7 @@ class ParallelCoordinates(_Empty):
             for item in [*self.lines, *self._decor]:
                 plot.removeItem(item)
             self.lines, self._row_keys, self._decor, self._decor_key = [], [], [], None
+            self._drawn = []
             self._show_plot(False, "Completed trials appear here as lines.")
             return
         all_axes = [*axes, Axis(objective, objective)]
@@ -157,7 +159,7 @@ class ParallelCoordinates(_Empty):
         if decor != self._decor_key:  # other axes: every line is drawn again
             for item in [*self.lines, *self._decor]:
                 plot.removeItem(item)
-            self.lines, self._row_keys, self._decor = [], [], []
+            self.lines, self._row_keys, self._decor, self._drawn = [], [], [], []
         for i, row in enumerate(rows):
             ys = np.array(
                 [_position(a, row.get(a.key), *r) for a, r in zip(all_axes, ranges, strict=True)]
@@ -169,8 +171,11 @@ class ParallelCoordinates(_Empty):
             else:
                 quality = 0.5
             row_key = tuple(sorted(row.items(), key=str))
+            pen_key = (_colour(quality), quality > 0.99)
             if i < len(self.lines) and self._row_keys[i] == row_key:
                 line = self.lines[i]
+                if self._drawn[i] == (ys.tobytes(), pen_key):
+                    continue  # the same line in the same colour (most, as a search goes on)
                 line.setData(xs, ys, connect="finite")
             else:
                 line = pg.PlotDataItem(xs, ys, connect="finite")
@@ -182,13 +187,13 @@ class ParallelCoordinates(_Empty):
                 else:
                     self.lines.append(line)
                     self._row_keys.append(row_key)
-            line.setPen(
-                pg.mkPen(color=(*_colour(quality), 210), width=2.4 if quality > 0.99 else 1.4)
-            )
+                    self._drawn.append(None)
+            self._drawn[i] = (ys.tobytes(), pen_key)
+            line.setPen(pg.mkPen(color=(*pen_key[0], 210), width=2.4 if pen_key[1] else 1.4))
             line.setZValue(1 + quality)  # the best on top
         for line in self.lines[len(rows) :]:
             plot.removeItem(line)
-        del self.lines[len(rows) :], self._row_keys[len(rows) :]
+        del self.lines[len(rows) :], self._row_keys[len(rows) :], self._drawn[len(rows) :]
         if decor != self._decor_key:
             self._decor_key = decor
             self._objective_labels = []
