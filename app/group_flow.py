@@ -27,11 +27,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.model_jobs import (
+    BACKGROUND_POOL,
     BackgroundJob,
     ensure_saved,
     job_sink_event,
     merge_from_disk,
-    reading_sink,
 )
 from app.search_panel import default_workers
 
@@ -127,9 +127,16 @@ class GroupFlow(QObject):
         path, pool = self.document.path, self.pool
 
         def work(sink, stop):
-            sink = reading_sink(sink, path, ())
             return run(
-                path, kind, size, workers=workers, epochs=epochs, sink=sink, stop=stop, pool=pool
+                path,
+                kind,
+                size,
+                workers=workers,
+                epochs=epochs,
+                sink=sink,
+                stop=stop,
+                pool=pool,
+                pool_options=BACKGROUND_POOL,
             )
 
         self.group = None

@@ -5,8 +5,8 @@ it): ``event(job_id, event)`` for each sink call, ``errored(message)`` if it rai
 always ``finished(result)`` (None after an error) and ``runningChanged(False)``.
 
 Searches and groups (``app.search_flow``, ``app.group_flow``) write their runs into the
-project file as they finish; ``reading_sink`` reads them back in the job's thread
-(``DiskRuns``) and ``merge_from_disk`` puts them into the document on the GUI thread.
+project file as they finish; ``merge_recorded`` puts a search's trial runs (carried by its
+events) into the document, ``merge_from_disk`` whatever the file holds (at the end).
 ``ensure_saved`` asks for a saved project first; ``job_sink_event`` tells training events
 from the worker pool's own.
 """
@@ -22,6 +22,10 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import QMessageBox
 
 from engine.errors import LayerLabError
+from engine.worker import BACKGROUND_NICE
+
+# The window's searches and groups: their worker processes yield the CPU to the window.
+BACKGROUND_POOL = {"nice": BACKGROUND_NICE}
 
 _WORKER_EVENTS = (
     "JobStarted",
@@ -29,7 +33,6 @@ _WORKER_EVENTS = (
     "JobFinished",
     "TrialFinished",
     "SearchFinished",
-    "DiskRuns",
 )
 
 
@@ -164,8 +167,7 @@ def ensure_saved(window: Any, what: str) -> bool:
 
 
 class DiskRuns:
-    """The runs and groups in the project file, read in the search's thread right after the
-    engine recorded a trial (or a group), so the GUI thread does not read the file."""
+    """The runs and groups in the project file at ``path`` as it is now."""
 
     def __init__(self, path):
         from engine.files import read_json
@@ -180,20 +182,20 @@ class DiskRuns:
         self.groups = groups if isinstance(groups, list) else None
 
 
-def reading_sink(sink: Callable, path, after: tuple[str, ...]) -> Callable:
-    """``sink`` that also sends ``("disk", DiskRuns)`` after each event named in ``after``."""
+def merge_recorded(window: Any, runs: list[dict]) -> None:
+    """Runs the engine just recorded in the project file (a search's trials, as its
+    ``TrialFinished`` events carry them) join the document, without reading the file."""
+    from engine.project import merge_runs
 
-    def send(job_id: str, event: Any) -> None:
-        sink(job_id, event)
-        if type(event).__name__ in after:
-            sink("disk", DiskRuns(path))
-
-    return send
+    document = window.document
+    merged = merge_runs(document.project, [run for run in runs if isinstance(run, dict)])
+    if len(merged) != len(document.project.get("runs") or []):
+        document.replace_runs(merged)
 
 
 def merge_from_disk(window: Any, disk: DiskRuns | None = None) -> None:
     """Runs (and groups) the engine wrote into the project file join the document
-    (``disk``: the file as read in the worker thread; None: read it now)."""
+    (``disk``: the file as read already; None: read it now)."""
     from engine.project import merge_runs
 
     document = window.document

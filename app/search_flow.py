@@ -31,12 +31,14 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox
 
+from app import gc_guard
 from app.model_jobs import (
+    BACKGROUND_POOL,
     BackgroundJob,
     ensure_saved,
     job_sink_event,
     merge_from_disk,
-    reading_sink,
+    merge_recorded,
 )
 from app.search_panel import SearchPanel
 from engine.errors import LayerLabError
@@ -56,7 +58,7 @@ class SearchFlow(QObject):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(100)
         self._refresh_timer.timeout.connect(self.refresh)
-        self._pending_disk: Any = None
+        self._pending_runs: list[dict] = []  # trials' runs not merged into the document yet
         self._merge_timer = QTimer(self)
         self._merge_timer.setSingleShot(True)
         self._merge_timer.setInterval(1000)
@@ -216,8 +218,16 @@ class SearchFlow(QObject):
         pool = self.pool
 
         def work(sink, stop):
-            sink = reading_sink(sink, path, ("TrialFinished",))
-            return run(path, trials, workers, sink=sink, stop=stop, epochs=epochs, pool=pool)
+            return run(
+                path,
+                trials,
+                workers,
+                sink=sink,
+                stop=stop,
+                epochs=epochs,
+                pool=pool,
+                pool_options=BACKGROUND_POOL,
+            )
 
         self.result = None
         self._generation = self.document.generation
@@ -265,16 +275,16 @@ class SearchFlow(QObject):
         if name == "JobStarted":
             self._running.add(job_id)
         elif name == "TrialFinished":
+            gc_guard.freeze_once("search started")  # what its imports made stays
             self._running.discard(job_id)
             self._states[event.state] = self._states.get(event.state, 0) + 1
             if job_id == self._shown:
                 self._shown = None
-        elif name == "DiskRuns":
-            # at most one merge a second: each costs the runs views a refresh (20-50 ms)
-            self._pending_disk = event
-            if not self._merge_timer.isActive():
-                self._merge_timer.start()
-            return
+            if isinstance(getattr(event, "run", None), dict):
+                # at most one merge a second: each refreshes the runs views
+                self._pending_runs.append(event.run)
+                if not self._merge_timer.isActive():
+                    self._merge_timer.start()
         elif name == "TrainBegin" and self._shown is None:
             self._shown = job_id
         if job_id == self._shown and job_sink_event(event):
@@ -284,9 +294,9 @@ class SearchFlow(QObject):
             self._status(self.progress_text())
 
     def _merge_pending(self) -> None:
-        disk, self._pending_disk = self._pending_disk, None
-        if disk is not None and self._current():
-            merge_from_disk(self.window, disk)
+        runs, self._pending_runs = self._pending_runs, []
+        if runs and self._current():
+            merge_recorded(self.window, runs)
 
     def progress_text(self) -> str:
         done = sum(self._states.values())
@@ -310,9 +320,11 @@ class SearchFlow(QObject):
         if not self._current():
             return
         self.result = result
+        if result is not None:
+            gc_guard.freeze_once("search importances")  # SciPy, pandas, scikit-learn
         self._running = set()
         self._merge_timer.stop()
-        self._pending_disk = None
+        self._pending_runs = []
         merge_from_disk(self.window)
         if result is not None:
             counts = getattr(result, "counts", {}) or {}
@@ -339,6 +351,8 @@ class SearchFlow(QObject):
         """Another project: what runs belongs to the previous one (it is stopped by
         ``may_stop`` first); its result and views go."""
         self.result = None
+        self._pending_runs = []
+        self._merge_timer.stop()
         self._generation = -1 if self._generation is not None else None
         self._status("")
 

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 TARGET_P99_MS = 16.0
 TARGET_RSS_MB = 50.0
+LATE_TICKS: list[tuple[float, float]] = []  # (when the late tick was due - 10 ms, lateness ms)
 
 
 def rss_mb() -> float:
@@ -79,7 +80,22 @@ def main(argv: list[str] | None = None) -> int:
         now = time.perf_counter()
         if state["active"] and state["last"] is not None:
             lateness.append(max(0.0, (now - state["last"]) * 1000 - 10.0))
+            if lateness[-1] > TARGET_P99_MS:
+                LATE_TICKS.append((state["last"], lateness[-1]))
         state["last"] = now
+
+    import gc
+
+    pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    gc_started = {}
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            gc_started["t"] = time.perf_counter()
+        elif state["active"] and "t" in gc_started:
+            pauses[info["generation"]].append((time.perf_counter() - gc_started["t"]) * 1000)
+
+    gc.callbacks.append(on_gc)
 
     timer = QTimer()
     timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -96,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     wait(3.0)
     floor = list(lateness)
     lateness.clear()
+    for kept in pauses.values():
+        kept.clear()
 
     flow = window.search
     panel = window.search_panel
@@ -104,12 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     window.search.show_tab()
     samples = {"before": rss_mb()}
     finished_trials = []
+    series: list[tuple[int, float]] = []  # (trials finished, RSS MB) every 10 trials
 
     def on_event(_job_id, event) -> None:
         if type(event).__name__ == "TrialFinished":
             finished_trials.append(time.perf_counter())
             if len(finished_trials) == min(4, args.trials):
                 samples["warm"] = rss_mb()
+            if len(finished_trials) % 10 == 0:
+                series.append((len(finished_trials), rss_mb()))
 
     flow.job.event.connect(on_event)
     done = QEventLoop()
@@ -144,6 +165,16 @@ def main(argv: list[str] | None = None) -> int:
         f"(growth since warm-up {growth:+.1f} MB over {trials} trials; target <= "
         f"{TARGET_RSS_MB:.0f} MB)"
     )
+    if series:
+        print("Window RSS every 10 trials: " + ", ".join(f"{n}: {mb:.0f}" for n, mb in series))
+    print(
+        "Garbage collections on the GUI thread while streaming: "
+        + "; ".join(
+            f"gen {g}: {len(p)}, max {max(p, default=0):.1f} ms, total {sum(p):.0f} ms"
+            for g, p in pauses.items()
+        )
+    )
+    gc.callbacks.remove(on_gc)
     if args.shot:
         window.grab().save(args.shot)
         print(f"Saved {args.shot}")

@@ -661,7 +661,7 @@ def _finish_trial(study, item, goals, stopping, path, name, adopt_runs):
         state, message = TrialState.FAIL, "Stopped by the user before it finished."
     else:
         state, message = TrialState.FAIL, result.message or "The trial failed."
-    run_id = None
+    run_id, run = None, None
     if result.record:
         recorded = adopt_runs(
             path,
@@ -676,7 +676,8 @@ def _finish_trial(study, item, goals, stopping, path, name, adopt_runs):
                 )
             ],
         )
-        run_id = recorded[0]["id"] if recorded else None
+        run = recorded[0] if recorded else None
+        run_id = run["id"] if run else None
     trial.set_user_attr("message", message)
     if run_id:
         trial.set_user_attr("run_id", run_id)
@@ -693,6 +694,7 @@ def _finish_trial(study, item, goals, stopping, path, name, adopt_runs):
         params=dict(item["params"]),
         message=message,
         run_id=run_id,
+        run=run,
     )
 
 

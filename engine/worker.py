@@ -62,6 +62,8 @@ RESULT_FILE = "result.json"
 LOG_FILE = "worker.log"
 _JOB_PROJECT_FILE = "job.llproj"  # never written: anchors the run's relative weights path
 _ROOT = Path(__file__).resolve().parent.parent
+NICE_VARIABLE = "LAYERLAB_WORKER_NICE"  # a worker lowers its CPU priority by this much
+BACKGROUND_NICE = 10  # the window's workers: the window keeps the CPU when it needs it
 
 JobSink = Callable[[str, Any], Any]
 
@@ -136,8 +138,11 @@ class WorkerPool:
     exceptions it raises are ignored). A worker process runs one job at a time and is
     reused for the next (TensorFlow is imported once per process, not per job), up to
     ``max_jobs_per_worker`` jobs; then a fresh one takes its place. ``command``: the
-    worker's command line (default: this Python, ``-m engine.worker``). Use as a context
-    manager, or call ``close()``."""
+    worker's command line (default: this Python, ``-m engine.worker``). ``nice``: how much
+    less urgent the workers are for the CPU than this process (``BACKGROUND_NICE`` for the
+    window's searches and groups, so its GUI thread is not kept waiting by trials; ignored
+    where the platform has no ``os.nice``). Use as a context manager, or call
+    ``close()``."""
 
     def __init__(
         self,
@@ -149,8 +154,10 @@ class WorkerPool:
         stop_grace: float = 30.0,
         max_jobs_per_worker: int = 25,
         env: dict | None = None,
+        nice: int = 0,
     ):
         self.workers = max(1, int(workers))
+        self.nice = max(0, int(nice))
         self.sink = sink or (lambda job_id, event: None)
         self.command = list(command or [python or sys.executable, "-m", "engine.worker"])
         self.stop_grace = float(stop_grace)
@@ -340,6 +347,8 @@ class WorkerPool:
         share = str(max(1, (os.cpu_count() or 1) // self.workers))
         env.setdefault("TF_NUM_INTRAOP_THREADS", share)
         env.setdefault("OMP_NUM_THREADS", share)
+        if self.nice:
+            env[NICE_VARIABLE] = str(self.nice)
         try:
             process = subprocess.Popen(
                 self.command,
@@ -509,6 +518,21 @@ def _last_line(path: Path, limit: int = 300) -> str:
     return lines[-1][:limit] if lines else ""
 
 
+# The project files adopt_runs wrote last: path -> (the file's identity then, what it wrote)
+_ADOPTED: dict[str, tuple[tuple, dict]] = {}
+_ADOPTED_LOCK = threading.Lock()
+
+
+def _identity(path: Path) -> tuple | None:
+    """What tells one version of the file at ``path`` from another (an atomic save makes a
+    new inode; an edit in place changes the size or the modification time)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
 def adopt_runs(project_path: str | os.PathLike, items: list[tuple[JobResult, dict]]) -> list[dict]:
     """Record finished jobs' runs in the project file at ``project_path``.
 
@@ -516,13 +540,24 @@ def adopt_runs(project_path: str | os.PathLike, items: list[tuple[JobResult, dic
     ``params`` ...). Each run's weights move from the job's folder to ``runs/`` beside the
     project; the file is read again now and saved atomically (runs recorded meanwhile by the
     window or another command are kept). Returns the recorded runs. Never imports Keras.
+
+    A file this function wrote last and nobody replaced since is not read again: what was
+    written is remembered (a search records a run per trial into a file that grows by one
+    run each time; parsing it again held the GIL for milliseconds per trial, while the
+    window's GUI thread waited).
     """
     from engine.files import read_json
     from engine.project import save_project
     from engine.runs import RUNS_FOLDER, _next_name
 
     path = Path(project_path)
-    data = read_json(path)
+    key = str(path.resolve())
+    with _ADOPTED_LOCK:
+        remembered = _ADOPTED.get(key)
+    if remembered is not None and remembered[0] == _identity(path):
+        data = dict(remembered[1])
+    else:
+        data = read_json(path)
     runs = list(data.get("runs") or [])
     taken = {run.get("id") for run in runs if isinstance(run, dict)}
     recorded = []
@@ -549,7 +584,13 @@ def adopt_runs(project_path: str | os.PathLike, items: list[tuple[JobResult, dic
         recorded.append(run)
     if recorded:
         data["runs"] = runs
+        with _ADOPTED_LOCK:
+            _ADOPTED.pop(key, None)
         save_project(data, path)
+        identity = _identity(path)
+        if identity is not None:
+            with _ADOPTED_LOCK:
+                _ADOPTED[key] = (identity, data)
     return recorded
 
 
@@ -719,6 +760,21 @@ class _Inbox:
             self.current = None
 
 
+def lower_priority(nice: str | int | None) -> int:
+    """Make this process (and the threads it starts) ``nice`` steps less urgent for the
+    CPU; returns the niceness now (0 where the platform has no ``os.nice``)."""
+    try:
+        steps = max(0, min(19, int(nice or 0)))
+    except ValueError:
+        steps = 0
+    if not hasattr(os, "nice"):
+        return 0
+    try:
+        return os.nice(steps)
+    except OSError:
+        return os.nice(0)
+
+
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The events own the real stdout; anything else printed goes to stderr (the log).
@@ -734,6 +790,7 @@ def main() -> int:
             events.flush()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    lower_priority(os.environ.get(NICE_VARIABLE))
     inbox = _Inbox(sys.stdin)
     signal.signal(signal.SIGTERM, lambda signum, frame: inbox.stop_everything())
     from engine.quiet import import_keras

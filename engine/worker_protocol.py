@@ -62,7 +62,9 @@ class JobFinished:
 @dataclass(frozen=True)
 class TrialFinished:
     """A search trial ended. ``state``: COMPLETE / PRUNED / FAIL (Optuna's names);
-    ``values``: its objective values (None unless COMPLETE); ``run_id``: the recorded run."""
+    ``values``: its objective values (None unless COMPLETE); ``run_id``: the recorded run;
+    ``run``: that run as written into the project file (a view shows it without reading
+    the whole file again)."""
 
     number: int
     state: str
@@ -70,6 +72,7 @@ class TrialFinished:
     params: dict[str, Any]
     message: str = ""
     run_id: str | None = None
+    run: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

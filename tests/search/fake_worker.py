@@ -8,6 +8,7 @@ val_loss grows with the units.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -42,4 +43,7 @@ for line in sys.stdin:
         "best": {"val_loss": {"value": min(history["val_loss"]), "epoch": 1}},
         "weights": None,
     }
-    emit(JobResult("completed", "Trained 2 epochs.", job["out"], record, 100 * units))
+    # (the pool's priority setting, when it gave one: test_worker_pool checks it arrives)
+    nice = os.environ.get("LAYERLAB_WORKER_NICE")
+    message = f"nice={nice}" if nice else "Trained 2 epochs."
+    emit(JobResult("completed", message, job["out"], record, 100 * units))

@@ -52,6 +52,7 @@ def test_search_records_trials_as_runs_and_resumes_from_the_cli(tmp_path, capsys
         assert run["params"] == trial.params and set(run["params"]) == {e["path"] for e in SPACE}
         assert run["trial"] == {"study": "tiny", "number": trial.number, "state": "COMPLETE"}
         assert run["id"] == trial.run_id
+        assert trial.run == run  # the event carries the run as written (views need no read)
         assert (tmp_path / run["weights"]).is_file()
         # the hyperparameters really were trained: the snapshot holds them
         assert run["snapshot"]["fit"]["batch_size"] == run["params"]["fit.batch_size"]

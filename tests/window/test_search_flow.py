@@ -132,7 +132,7 @@ def test_opening_another_project_while_searching_asks_and_stops_it(
     window = make_window(path)
     entered = threading.Event()
 
-    def fake(path, trials, workers, *, sink, stop, epochs, pool):
+    def fake(path, trials, workers, *, sink, stop, epochs, pool, pool_options):
         entered.set()
         stop.wait(30)
 
@@ -161,7 +161,7 @@ def test_stop_mid_search_leaves_the_window_usable(qtbot, make_window, tmp_path):
     window = make_window(path)
     entered = threading.Event()
 
-    def fake(path, trials, workers, *, sink, stop, epochs, pool):
+    def fake(path, trials, workers, *, sink, stop, epochs, pool, pool_options):
         from engine.worker_protocol import JobStarted
 
         sink("trial-0", JobStarted(pid=1))
@@ -182,6 +182,43 @@ def test_stop_mid_search_leaves_the_window_usable(qtbot, make_window, tmp_path):
     assert window.document.layer_count() == 4
     with contextlib.suppress(Exception):
         window.document.undo_stack.undo()
+
+
+def test_trials_join_the_runs_table_as_they_finish_without_reading_the_file(
+    qtbot, make_window, tmp_path, monkeypatch
+):
+    """Each finished trial's run reaches the table from its TrialFinished event: reading the
+    project file again after every trial held the GIL (a search of 100 trials kept the GUI
+    thread waiting). A fake search that records nowhere proves the event is enough."""
+    import app.model_jobs
+    from engine.worker_protocol import JobStarted, TrialFinished
+
+    path = write_project(tmp_path, epochs=1, search={"space": SPACE[:1]})
+    window = make_window(path)
+    window.search._merge_timer.setInterval(0)
+    go_on, reads = threading.Event(), []
+    real = app.model_jobs.DiskRuns
+    monkeypatch.setattr(app.model_jobs, "DiskRuns", lambda p: reads.append(p) or real(p))
+
+    def fake(path, trials, workers, *, sink, stop, epochs, pool, pool_options):
+        assert pool_options == {"nice": 10}  # the window's workers yield the CPU to it
+        for number in range(2):
+            sink(f"trial-{number}", JobStarted(pid=1))
+            run = _trial(number, "COMPLETE", 8, 0.5, 10)
+            finished = TrialFinished(number, "COMPLETE", (0.5,), run["params"], "", run["id"], run)
+            sink(f"trial-{number}", finished)
+        go_on.wait(30)
+        return None
+
+    window.search._run_search = fake
+    assert window.search.start()
+    table = window.runs_panel.table.run_model
+    qtbot.waitUntil(lambda: table.rowCount() == 2, timeout=10_000)
+    assert [r["name"] for r in window.document.project["runs"]] == ["Trial 0", "Trial 1"]
+    assert reads == []  # not one read of the file while the search ran
+    with qtbot.waitSignal(window.search.job.finished, timeout=10_000):
+        go_on.set()
+    assert table.rowCount() == 2  # the final merge from the file loses nothing
 
 
 def _trial(number, state, units, val_loss, count):
