@@ -32,6 +32,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox
 
 from app import gc_guard
+from app import search_results as results
 from app.model_jobs import (
     BACKGROUND_POOL,
     BackgroundJob,
@@ -42,7 +43,6 @@ from app.model_jobs import (
 )
 from app.search_panel import SearchPanel
 from engine.errors import LayerLabError
-from widgets.parallel_coordinates import Axis
 from widgets.search_space_editor import SearchEntryDialog, short_path
 
 
@@ -87,6 +87,7 @@ class SearchFlow(QObject):
         panel.space_list.spaceEdited.connect(lambda space: self.set_space(space, "Remove"))
         panel.space_list.editRequested.connect(self._on_edit_entry)
         panel.objectiveEdited.connect(self._on_objective)
+        panel.engineEdited.connect(self._on_engine)
         panel.startRequested.connect(self.start)
         panel.stopRequested.connect(self.stop)
         panel.applyBestRequested.connect(self.apply_best)
@@ -182,6 +183,21 @@ class SearchFlow(QObject):
         block = self.block()
         block["objective"] = objective
         if not self.store(block, "Change search objective"):
+            self.refresh()
+
+    def _on_engine(self, values: dict) -> None:
+        """The sampler, pruner or study storage chosen in the panel (one undo step; the
+        defaults are left out of the block)."""
+        block = self.block()
+        defaults = {"sampler": "tpe", "pruner": "median", "storage": None}
+        for key, value in values.items():
+            if value == defaults.get(key):
+                block.pop(key, None)
+            else:
+                block[key] = value
+        if block == self.block():
+            return
+        if not self.store(block, "Change search settings"):
             self.refresh()
 
     # ------------------------------------------------------------------ running
@@ -364,90 +380,22 @@ class SearchFlow(QObject):
 
     def trial_runs(self) -> list[dict]:
         """The document's runs that are trials of this project's study."""
-        block = self.block()
-        path = self.document.path
-        study = block.get("study_name") or (path.stem if path is not None else None)
-        return [
-            run
-            for run in self.document.project.get("runs") or []
-            if isinstance(run.get("trial"), dict)
-            and (study is None or run["trial"].get("study") == study)
-        ]
+        return results.trial_runs(self.document.project, self.block(), self.document.path)
 
     def goals(self) -> list[dict]:
-        from engine.search import objectives
-
-        try:
-            return objectives(self.block())
-        except (AttributeError, TypeError):
-            return objectives({})
+        return results.goals(self.block())
 
     def best_run(self) -> dict | None:
-        goal = self.goals()[0]
-        best, best_value = None, None
-        for run in self.completed_runs():
-            value = objective_value(run, goal["metric"])
-            if value is None:
-                continue
-            better = best_value is None or (
-                value < best_value if goal["direction"] == "minimize" else value > best_value
-            )
-            if better:
-                best, best_value = run, value
-        return best
+        return results.best_run(self.completed_runs(), self.goals()[0])
 
     def completed_runs(self) -> list[dict]:
-        return [r for r in self.trial_runs() if r["trial"].get("state") == "COMPLETE"]
+        return results.completed(self.trial_runs())
 
     def refresh(self) -> None:
+        """The panel shows the search block and this study's trials (``app.search_results``)."""
         self._refresh_timer.stop()
-        block = self.block()
-        panel = self.panel
-        panel.space_list.set_space(block.get("space") or [])
-        goals = self.goals()
-        panel.set_objective(goals)
-        goal = goals[0]
-        axes = [axis_for(entry) for entry in block.get("space") or []]
-        rows = []
-        completed = self.completed_runs()
-        for run in completed:
-            row = dict(run.get("params") or {})
-            row[goal["metric"]] = objective_value(run, goal["metric"])
-            rows.append(row)
-        panel.parallel.set_data(axes, rows, goal["metric"], goal["direction"] == "minimize")
         importance = getattr(self.result, "importance", None) or {}
-        panel.importance.set_data({short_path(k): v for k, v in importance.items()})
-        if len(goals) > 1:
-            points = [
-                (float(run["parameter_count"]), objective_value(run, goal["metric"]))
-                for run in completed
-                if isinstance(run.get("parameter_count"), int)
-                and objective_value(run, goal["metric"]) is not None
-            ]
-            panel.pareto.set_data(
-                points,
-                ("parameters", goal["metric"]),
-                (True, goal["direction"] == "minimize"),
-                log_x=True,
-            )
-        else:
-            panel.pareto.set_data([])
-        best = self.best_run()
-        panel.apply_button.setEnabled(best is not None and not self.is_running())
-        if best is None:
-            panel.best_label.setText(
-                f"{len(self.trial_runs())} trial run(s); none completed yet."
-                if self.trial_runs()
-                else ""
-            )
-        else:
-            values = ", ".join(
-                f"{short_path(k)} {_plain(v)}" for k, v in (best.get("params") or {}).items()
-            )
-            score = objective_value(best, goal["metric"])
-            text = f"Best: {best.get('name')} — {goal['metric']} {score:.4g} ({values})"
-            panel.best_label.setText(text)
-            panel.best_label.setToolTip(text)
+        results.show(self.panel, self.block(), self.trial_runs(), importance, self.is_running())
 
     def apply_best(self) -> bool:
         """The best completed trial's values into the model and training settings (one undo
@@ -467,29 +415,3 @@ class SearchFlow(QObject):
             {key: applied[key] for key in ("model", "compile", "fit") if key in applied},
         )
         return True
-
-
-def _plain(value: Any) -> Any:
-    return float(f"{value:.4g}") if isinstance(value, float) else value
-
-
-def objective_value(run: dict, metric: str) -> float | None:
-    if metric == "parameter_count":
-        count = run.get("parameter_count")
-        return float(count) if isinstance(count, int) else None
-    entry = (run.get("best") or {}).get(metric)
-    value = entry.get("value") if isinstance(entry, dict) else None
-    return float(value) if isinstance(value, int | float) else None
-
-
-def axis_for(entry: dict) -> Axis:
-    path = str(entry.get("path"))
-    label = short_path(path)
-    kind = entry.get("type")
-    if kind == "categorical":
-        return Axis(path, label, choices=tuple(entry.get("choices") or ()))
-    if kind == "layer_on_off":
-        return Axis(path, label + " on", choices=(False, True))
-    return Axis(
-        path, label, log=bool(entry.get("log")), low=entry.get("low"), high=entry.get("high")
-    )

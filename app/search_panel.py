@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSpinBox,
     QSplitter,
@@ -30,6 +31,15 @@ from widgets.parallel_coordinates import ImportanceBars, ParallelCoordinates, Pa
 from widgets.search_space_editor import SearchSpaceList
 
 OBJECTIVE_METRICS = ("val_loss", "val_accuracy", "loss", "accuracy")
+# The search block's "sampler" and "pruner" values (engine.search.SAMPLERS / PRUNERS)
+SAMPLER_CHOICES = (
+    ("tpe", "TPE (learns from finished trials)"),
+    ("random", "Random"),
+)
+PRUNER_CHOICES = (
+    ("median", "Stop trials behind the median"),
+    ("none", "Never stop a trial early"),
+)
 
 
 def default_workers() -> int:
@@ -42,6 +52,7 @@ class SearchPanel(QWidget):
     stopRequested = Signal()
     applyBestRequested = Signal()
     objectiveEdited = Signal(object)  # the block's new "objective" value
+    engineEdited = Signal(object)  # {"sampler", "pruner", "storage"}: the block's new values
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -100,6 +111,31 @@ class SearchPanel(QWidget):
         form.addRow("T&rials:", self.trials_spin)
         form.addRow("&Workers:", self.workers_spin)
         form.addRow("&Epochs per trial:", self.epochs_spin)
+        self.sampler_combo = QComboBox()
+        self.sampler_combo.setObjectName("searchSampler")
+        for value, text in SAMPLER_CHOICES:
+            self.sampler_combo.addItem(text, value)
+        self.sampler_combo.setToolTip("How Optuna picks the next trial's values")
+        self.pruner_combo = QComboBox()
+        self.pruner_combo.setObjectName("searchPruner")
+        for value, text in PRUNER_CHOICES:
+            self.pruner_combo.addItem(text, value)
+        self.pruner_combo.setToolTip(
+            "Stop a trial whose validation metric lags the median of earlier trials at the "
+            "same epoch (not with two objectives)"
+        )
+        self.storage_edit = QLineEdit()
+        self.storage_edit.setObjectName("searchStorage")
+        self.storage_edit.setClearButtonEnabled(True)
+        self.storage_edit.setPlaceholderText("beside the project (PROJECT.optuna.db)")
+        self.storage_edit.setToolTip(
+            "Where the study is kept, so a search can be resumed: empty for an SQLite file "
+            "beside the project, or a database URL (e.g. postgresql://host/db) that several "
+            "machines share"
+        )
+        form.addRow("Sa&mpler:", self.sampler_combo)
+        form.addRow("Pr&uning:", self.pruner_combo)
+        form.addRow("Stu&dy storage:", self.storage_edit)
         left_layout.addWidget(run_box)
 
         buttons = QHBoxLayout()
@@ -157,6 +193,9 @@ class SearchPanel(QWidget):
         self.metric_combo.lineEdit().editingFinished.connect(self._on_objective)
         self.direction_combo.activated.connect(self._on_objective)
         self.size_check.toggled.connect(self._on_objective)
+        self.sampler_combo.activated.connect(self._on_engine)
+        self.pruner_combo.activated.connect(self._on_engine)
+        self.storage_edit.editingFinished.connect(self._on_engine)
 
     # ------------------------------------------------------------------ showing
     def set_objective(self, goals: list[dict]) -> None:
@@ -174,6 +213,38 @@ class SearchPanel(QWidget):
         finally:
             self._updating = False
 
+    def set_engine(self, block: dict) -> None:
+        """Show the block's sampler, pruner and storage (defaults when unset). Emits
+        nothing."""
+        self._updating = True
+        try:
+            for combo, key, default in (
+                (self.sampler_combo, "sampler", "tpe"),
+                (self.pruner_combo, "pruner", "median"),
+            ):
+                index = combo.findData(block.get(key) or default)
+                combo.setCurrentIndex(max(0, index))
+            storage = block.get("storage") or ""
+            if self.storage_edit.text() != storage:
+                self.storage_edit.setText(storage)
+            self.pruner_combo.setEnabled(not self.size_check.isChecked() and self._idle())
+        finally:
+            self._updating = False
+
+    def engine(self) -> dict:
+        return {
+            "sampler": self.sampler_combo.currentData(),
+            "pruner": self.pruner_combo.currentData(),
+            "storage": self.storage_edit.text().strip() or None,
+        }
+
+    def _on_engine(self, *_args) -> None:
+        if not self._updating:
+            self.engineEdited.emit(self.engine())
+
+    def _idle(self) -> bool:
+        return not self.stop_button.isEnabled()
+
     def objective(self) -> dict | list[dict]:
         metric = self.metric_combo.currentText().strip() or "val_loss"
         first = {"metric": metric, "direction": self.direction_combo.currentData()}
@@ -188,8 +259,16 @@ class SearchPanel(QWidget):
     def set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
-        for widget in (self.space_list, self.trials_spin, self.workers_spin, self.epochs_spin):
+        for widget in (
+            self.space_list,
+            self.trials_spin,
+            self.workers_spin,
+            self.epochs_spin,
+            self.sampler_combo,
+            self.storage_edit,
+        ):
             widget.setEnabled(not running)
+        self.pruner_combo.setEnabled(not running and not self.size_check.isChecked())
 
     def set_status(self, text: str) -> None:
         self.status_label.setText(text)

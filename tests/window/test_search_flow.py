@@ -281,3 +281,49 @@ def test_two_objectives_show_a_pareto_front_and_layer_on_off_is_searchable(
         "path": "model.layers[1]",
         "type": "layer_on_off",
     }
+
+
+def test_sampler_pruning_and_study_storage_are_chosen_in_the_tab(
+    qtbot, make_window, tmp_path, monkeypatch
+):
+    """The window offers what the CLI and the project block do: Optuna's sampler, pruning,
+    and a study storage URL that several machines can share (issue 12)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    path = write_project(tmp_path, epochs=1, search={"space": SPACE[:1]})
+    window = make_window(path)
+    panel, undo = window.search_panel, window.document.undo_stack
+    assert panel.sampler_combo.currentData() == "tpe"
+    assert panel.pruner_combo.currentData() == "median"
+    assert panel.storage_edit.text() == ""
+
+    panel.sampler_combo.setCurrentIndex(panel.sampler_combo.findData("random"))
+    panel.sampler_combo.activated.emit(panel.sampler_combo.currentIndex())
+    assert window.document.project["search"]["sampler"] == "random"
+    assert undo.undoText() == "Change search settings"
+    panel.pruner_combo.setCurrentIndex(panel.pruner_combo.findData("none"))
+    panel.pruner_combo.activated.emit(panel.pruner_combo.currentIndex())
+    assert window.document.project["search"]["pruner"] == "none"
+    undo.undo()
+    assert "pruner" not in window.document.project["search"]
+    assert panel.pruner_combo.currentData() == "median"  # the tab follows the undo
+
+    # two objectives: no pruning (Optuna cannot prune multi-objective studies)
+    panel.size_check.setChecked(True)
+    assert not panel.pruner_combo.isEnabled()
+    panel.size_check.setChecked(False)
+    assert panel.pruner_combo.isEnabled()
+
+    panel.storage_edit.setText("not a database")
+    panel.storage_edit.editingFinished.emit()
+    assert window.document.project["search"]["storage"] == "not a database"
+    window.files.save()
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda *a, **k: warnings.append(a[2])))
+    with qtbot.waitSignal(window.search.job.finished, timeout=60_000):
+        assert window.search.start()
+    (message,) = warnings
+    assert message.startswith("The study storage 'not a database' is not a database URL. Use ")
+    panel.storage_edit.clear()
+    panel.storage_edit.editingFinished.emit()
+    assert "storage" not in window.document.project["search"]  # the default: beside the file
