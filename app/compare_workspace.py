@@ -71,6 +71,7 @@ class CompareWorkspace(QWidget):
         self.setObjectName("compareWorkspace")
         self.project: dict = {"runs": []}
         self._changes: dict[str, list[str]] = {}
+        self._stale = False  # the project changed since the table was brought up to date
         self._changes_memo = IdentityMemo()
         self._shown_details: str | None = None
 
@@ -102,10 +103,10 @@ class CompareWorkspace(QWidget):
         )
         self.export_button.clicked.connect(self.export_dialog)
 
-        self.table = RunTableView(self)
-        self.table.setObjectName("compareTable")
-        self.table.selectionChangedRuns.connect(self._on_selection)
-        self.table.run_model.renameRequested.connect(self._on_rename)
+        self._table = RunTableView(self)
+        self._table.setObjectName("compareTable")
+        self._table.selectionChangedRuns.connect(self._on_selection)
+        self._table.run_model.renameRequested.connect(self._on_rename)
 
         self.details = QGroupBox("Run")
         self.details.setObjectName("compareDetails")
@@ -145,7 +146,7 @@ class CompareWorkspace(QWidget):
         top.addWidget(self.count_label)
         left_layout.addLayout(top)
         left_layout.addWidget(self.filter_problem)
-        left_layout.addWidget(self.table, 1)
+        left_layout.addWidget(self._table, 1)
         left_layout.addWidget(self.details)
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -170,15 +171,36 @@ class CompareWorkspace(QWidget):
 
     # ------------------------------------------------------------------ project
     def set_project(self, project: dict) -> None:
-        """Show ``project``'s runs (the document's project; called after each change)."""
+        """Show ``project``'s runs (the document's project; called after each change).
+
+        While the workspace is hidden (another tab is on top) the table is brought up to
+        date only when shown or asked for (``table``): a search adds a run a second."""
         self.project = project
+        self._stale = True
+        if self.isVisible():
+            self._bring_up_to_date()
+
+    @property
+    def table(self) -> RunTableView:
+        """The runs table (objectName ``compareTable``), up to date with the project."""
+        self._bring_up_to_date()
+        return self._table
+
+    def _bring_up_to_date(self) -> None:
+        if not self._stale:
+            return
+        self._stale = False
         self._changes = records.compared_changes(self.runs(), memo=self._changes_memo)
         self._refresh()
+
+    def showEvent(self, event) -> None:
+        self._bring_up_to_date()
+        super().showEvent(event)
 
     def reset(self) -> None:
         """Another project is open: nothing selected, the filter kept."""
         self._notes_timer.stop()
-        self.table.select_runs([])
+        self._table.select_runs([])
         self.curves.set_series([])
         self._show_details(None)
 
@@ -186,6 +208,7 @@ class CompareWorkspace(QWidget):
         return list(self.project.get("runs") or [])
 
     def visible_runs(self) -> list[dict]:
+        self._bring_up_to_date()
         query = self.filter_edit.text()
         return [
             run
@@ -196,18 +219,19 @@ class CompareWorkspace(QWidget):
     def _refresh(self) -> None:
         visible = self.visible_runs()
         metric = next((m for m in map(records.main_metric, reversed(visible)) if m), None)
-        self.table.set_runs(visible, self._changes, metric)
+        self._table.set_runs(visible, self._changes, metric)
         total = len(self.runs())
         self.count_label.setText(
             f"{len(visible)} of {total} runs" if len(visible) != total else f"{total} runs"
         )
-        self._on_selection(self.table.selected_run_ids())
+        self._on_selection(self._table.selected_run_ids())
 
     def _on_filter(self, text: str) -> None:
         problem = run_notes.query_problem(text)
         self.filter_problem.setText(problem or "")
         self.filter_problem.setVisible(bool(problem))
-        self._refresh()
+        self._stale = True
+        self._bring_up_to_date()
 
     # ------------------------------------------------------------------ selection
     def selected_runs(self) -> list[dict]:
@@ -218,7 +242,7 @@ class CompareWorkspace(QWidget):
         positions = {run.get("id"): i for i, run in enumerate(self.runs())}
         chosen = [run for run in self.runs() if run.get("id") in set(run_ids)]
         # a selected group row (all its members chosen): one mean line with a ±1 std band
-        model = self.table.run_model
+        model = self._table.run_model
         rows = {run.get("id"): run for run in model.runs()}
         series, covered = [], set()
         for row_id, members in model.group_members().items():

@@ -401,12 +401,15 @@ class LiveCurves(QWidget):
             chosen = _default_metric(self._project_metrics)
         if chosen not in names:
             chosen = _default_metric(self._project_metrics) or _default_metric(names)
-        self.metric_combo.blockSignals(True)
-        self.metric_combo.clear()
-        self.metric_combo.addItems(names)
-        if chosen:
-            self.metric_combo.setCurrentText(chosen)
-        self.metric_combo.blockSignals(False)
+        combo = self.metric_combo
+        listed = [combo.itemText(i) for i in range(combo.count())]
+        if listed != names or (chosen and combo.currentText() != chosen):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(names)
+            if chosen:
+                combo.setCurrentText(chosen)
+            combo.blockSignals(False)
         self._on_metric_chosen(chosen or "")
 
     @Slot(str)
@@ -450,6 +453,10 @@ class LiveCurves(QWidget):
         title = self._metric or getattr(self, "_expected_metric", None) or "no metric compiled"
         item = self.metric_plot.getPlotItem()
         color = self.palette().color(QPalette.ColorRole.Text)
+        shown = (title, color.name(), self._metric)
+        if shown == getattr(self, "_metric_title_shown", None):
+            return  # (each trial of a search starts here: a new title costs a relayout)
+        self._metric_title_shown = shown
         item.setTitle(title, color=color)
         _axis_label(item, self._metric)
 

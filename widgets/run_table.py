@@ -21,7 +21,7 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QAction, QBrush, QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView, QWidget
 
 from engine.identity_memo import IdentityMemo
 from engine.run_columns import RunTable, run_columns, run_metric, shared_metric
@@ -442,17 +442,19 @@ class RunTableView(QTableView):
         self._fit_changes()
 
     def _widen_for(self, rows: list[int]) -> None:
-        """Widen columns (up to ``COLUMN_WIDTH``) to fit the cells of these source rows."""
+        """Widen columns (up to ``COLUMN_WIDTH``) to fit the cells of these source rows.
+
+        The cells are plain text: their width is the text's advance plus the item margins
+        the style adds (as the delegate's size hint, a 30th of its cost)."""
         changes = self.run_model.column_of("changes")
-        grid = 1 if self.showGrid() else 0
+        metrics = self.fontMetrics()
+        style = self.style()
+        margin = 2 * (style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self) + 1)
+        extra = margin + 1 + (1 if self.showGrid() else 0)  # (+1: fractional advances)
+        table = self.run_model.table()
         for column in range(self.run_model.columnCount()):
-            wanted = max(
-                self.sizeHintForIndex(
-                    self.proxy.mapFromSource(self.run_model.index(row, column))
-                ).width()
-                + grid
-                for row in rows
-            )
+            wanted = max(metrics.horizontalAdvance(table.rows[row][column].text) for row in rows)
+            wanted += extra
             if column == changes:
                 self._changes_wanted = max(self._changes_wanted or 0, wanted)
             elif wanted > self.columnWidth(column):

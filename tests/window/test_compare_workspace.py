@@ -133,3 +133,26 @@ def test_export_selected_runs_as_one_tidy_table(make_window, tmp_path):
     compare.export_to(tmp_path / "chosen.json")
     records = json.loads((tmp_path / "chosen.json").read_text())
     assert len(records) == len(rows)
+
+
+def test_a_hidden_compare_tab_catches_up_when_shown_or_asked(qtbot, make_window, tmp_path):
+    """A search adds a run a second: while another tab is on top, Compare leaves its table
+    as it was and brings it up to date when shown (or when its table is asked for)."""
+    window = make_window(_project(tmp_path))
+    compare = window.compare
+    window.tabs.setCurrentWidget(window.compare_page)
+    shown = compare._table.run_model
+    assert shown.rowCount() == 3
+    window.tabs.setCurrentWidget(window.search_page)
+    assert not compare.isVisible()
+    before = shown.rowCount()
+    runs = [*window.document.project["runs"], _run("d", "Trial 0", [0.5, 0.4])]
+    window.document.replace_runs(runs)
+    assert shown.rowCount() == before  # nothing was worked out for the hidden tab
+    window.tabs.setCurrentWidget(window.compare_page)
+    qtbot.waitUntil(lambda: shown.rowCount() == before + 1)
+    assert compare.count_label.text() == "4 runs"
+
+    window.tabs.setCurrentWidget(window.search_page)
+    window.document.replace_runs([*runs, _run("e", "Trial 1", [0.6, 0.3])])
+    assert [r["id"] for r in compare.table.run_model.runs()][-1] == "e"  # asked: up to date
