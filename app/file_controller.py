@@ -16,6 +16,7 @@ and the current project stays as it was.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,9 @@ class FileController(QObject):
         self.guard = ProjectGuard(self)
         self.menus = FileMenus(self)
         self.guard.changedOnDisk.connect(self._on_changed_on_disk)
+        # This window's jobs that write the file (a search, a group): while one runs, the
+        # file is not read back on each write (its runs arrive through its events).
+        self.writers: list[Callable[[], bool]] = []
 
     @property
     def parent_widget(self) -> QWidget:
@@ -195,7 +199,13 @@ class FileController(QObject):
         return False
 
     def _on_changed_on_disk(self, path: Path) -> None:
-        """Another program (a CLI `train`) rewrote the open file: take in its new runs."""
+        """Another program (a CLI `train`) rewrote the open file: take in its new runs.
+
+        Not while this window's own search or group writes it after each run: those runs
+        come with its events, and the file is read once when it ends (reading it back on
+        every trial held the GUI thread and said "changed on disk" of our own writes)."""
+        if any(writing() for writing in self.writers):
+            return
         runs = self.guard.merged_runs(self.document.project)
         if runs is None or runs == self.document.project.get("runs"):
             return

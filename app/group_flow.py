@@ -81,6 +81,7 @@ class GroupFlow(QObject):
         self._run_group = run_group
         self.pool = pool
         self.job = BackgroundJob(self)
+        window.files.writers.append(self.job.is_running)  # its writes are not read back
         self.group: dict | None = None
         self._generation: int | None = None
         self._shown: str | None = None

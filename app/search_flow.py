@@ -54,6 +54,7 @@ class SearchFlow(QObject):
         self._run_search = run_search
         self.pool = pool
         self.job = BackgroundJob(self)
+        window.files.writers.append(self.job.is_running)  # its writes are not read back
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(100)

@@ -191,20 +191,25 @@ def test_trials_join_the_runs_table_as_they_finish_without_reading_the_file(
     project file again after every trial held the GIL (a search of 100 trials kept the GUI
     thread waiting). A fake search that records nowhere proves the event is enough."""
     import app.model_jobs
-    from engine.worker_protocol import JobStarted, TrialFinished
+    import app.project_guard
+    from engine.worker import adopt_runs
+    from engine.worker_protocol import JobResult, JobStarted, TrialFinished
 
     path = write_project(tmp_path, epochs=1, search={"space": SPACE[:1]})
     window = make_window(path)
     window.search._merge_timer.setInterval(0)
     go_on, reads = threading.Event(), []
-    real = app.model_jobs.DiskRuns
-    monkeypatch.setattr(app.model_jobs, "DiskRuns", lambda p: reads.append(p) or real(p))
+    for module, name in ((app.model_jobs, "DiskRuns"), (app.project_guard, "runs_on_disk")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda p, real=real: reads.append(p) or real(p))
 
     def fake(path, trials, workers, *, sink, stop, epochs, pool, pool_options):
         assert pool_options == {"nice": 10}  # the window's workers yield the CPU to it
         for number in range(2):
             sink(f"trial-{number}", JobStarted(pid=1))
-            run = _trial(number, "COMPLETE", 8, 0.5, 10)
+            trial = _trial(number, "COMPLETE", 8, 0.5, 10)
+            result = JobResult("completed", "Trained.", str(tmp_path), trial)
+            (run,) = adopt_runs(path, [(result, {"name": trial["name"]})])  # as the search does
             finished = TrialFinished(number, "COMPLETE", (0.5,), run["params"], "", run["id"], run)
             sink(f"trial-{number}", finished)
         go_on.wait(30)
@@ -215,10 +220,13 @@ def test_trials_join_the_runs_table_as_they_finish_without_reading_the_file(
     table = window.runs_panel.table.run_model
     qtbot.waitUntil(lambda: table.rowCount() == 2, timeout=10_000)
     assert [r["name"] for r in window.document.project["runs"]] == ["Trial 0", "Trial 1"]
+    qtbot.wait(600)  # the file watcher settles (250 ms) and would have read the file
     assert reads == []  # not one read of the file while the search ran
+    assert "changed on disk" not in window.statusBar().currentMessage()  # our own writes
     with qtbot.waitSignal(window.search.job.finished, timeout=10_000):
         go_on.set()
     assert table.rowCount() == 2  # the final merge from the file loses nothing
+    assert len(reads) == 1
 
 
 def _trial(number, state, units, val_loss, count):
@@ -293,6 +301,7 @@ def test_sampler_pruning_and_study_storage_are_chosen_in_the_tab(
     path = write_project(tmp_path, epochs=1, search={"space": SPACE[:1]})
     window = make_window(path)
     panel, undo = window.search_panel, window.document.undo_stack
+    assert not panel.engine_section.isExpanded()  # the defaults: folded away
     assert panel.sampler_combo.currentData() == "tpe"
     assert panel.pruner_combo.currentData() == "median"
     assert panel.storage_edit.text() == ""
@@ -301,6 +310,7 @@ def test_sampler_pruning_and_study_storage_are_chosen_in_the_tab(
     panel.sampler_combo.activated.emit(panel.sampler_combo.currentIndex())
     assert window.document.project["search"]["sampler"] == "random"
     assert undo.undoText() == "Change search settings"
+    assert panel.engine_section.isExpanded()
     panel.pruner_combo.setCurrentIndex(panel.pruner_combo.findData("none"))
     panel.pruner_combo.activated.emit(panel.pruner_combo.currentIndex())
     assert window.document.project["search"]["pruner"] == "none"
