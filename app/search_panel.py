@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QCollapsible
 
 from widgets.parallel_coordinates import ImportanceBars, ParallelCoordinates, ParetoPlot
 from widgets.search_space_editor import SearchSpaceList
@@ -58,6 +59,7 @@ class SearchPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("searchPanel")
         self._updating = False
+        self._engine_shown: tuple = (None, None, None)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.setObjectName("searchSplitter")
         layout = QVBoxLayout(self)
@@ -67,6 +69,27 @@ class SearchPanel(QWidget):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
+        # Start/Stop first: the tab is short at 1280×800 with the docks open
+        buttons = QHBoxLayout()
+        style = self.style()
+        self.start_button = QPushButton(
+            style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Start &search"
+        )
+        self.start_button.setObjectName("searchStartButton")
+        self.stop_button = QPushButton(
+            style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Sto&p"
+        )
+        self.stop_button.setObjectName("searchStopButton")
+        self.stop_button.setEnabled(False)
+        self.start_button.clicked.connect(self.startRequested)
+        self.stop_button.clicked.connect(self.stopRequested)
+        buttons.addWidget(self.start_button, 2)
+        buttons.addWidget(self.stop_button, 1)
+        left_layout.addLayout(buttons)
+        self.status_label = QLabel("")
+        self.status_label.setObjectName("searchStatus")
+        self.status_label.setWordWrap(True)
+        left_layout.addWidget(self.status_label)
         space_box = QGroupBox("Settings to search")
         space_layout = QVBoxLayout(space_box)
         self.space_list = SearchSpaceList()
@@ -133,31 +156,22 @@ class SearchPanel(QWidget):
             "beside the project, or a database URL (e.g. postgresql://host/db) that several "
             "machines share"
         )
-        form.addRow("Sa&mpler:", self.sampler_combo)
-        form.addRow("Pr&uning:", self.pruner_combo)
-        form.addRow("Stu&dy storage:", self.storage_edit)
+        self.engine_section = QCollapsible(
+            "Optuna: sampler, pruning, storage", expandedIcon="▼", collapsedIcon="▶"
+        )
+        self.engine_section.setObjectName("searchEngineSection")
+        engine_box = QWidget()
+        engine_form = QFormLayout(engine_box)
+        engine_form.setContentsMargins(0, 0, 0, 0)
+        engine_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        engine_form.addRow("Sa&mpler:", self.sampler_combo)
+        engine_form.addRow("Pr&uning:", self.pruner_combo)
+        engine_form.addRow("Stu&dy storage:", self.storage_edit)
+        self.engine_section.addWidget(engine_box)
+        self.engine_section.layout().setContentsMargins(0, 0, 0, 0)
+        form.addRow(self.engine_section)
         left_layout.addWidget(run_box)
 
-        buttons = QHBoxLayout()
-        style = self.style()
-        self.start_button = QPushButton(
-            style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Start &search"
-        )
-        self.start_button.setObjectName("searchStartButton")
-        self.stop_button = QPushButton(
-            style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Sto&p"
-        )
-        self.stop_button.setObjectName("searchStopButton")
-        self.stop_button.setEnabled(False)
-        self.start_button.clicked.connect(self.startRequested)
-        self.stop_button.clicked.connect(self.stopRequested)
-        buttons.addWidget(self.start_button, 2)
-        buttons.addWidget(self.stop_button, 1)
-        left_layout.addLayout(buttons)
-        self.status_label = QLabel("")
-        self.status_label.setObjectName("searchStatus")
-        self.status_label.setWordWrap(True)
-        left_layout.addWidget(self.status_label)
         splitter.addWidget(left)
 
         right = QWidget()
@@ -227,6 +241,10 @@ class SearchPanel(QWidget):
             storage = block.get("storage") or ""
             if self.storage_edit.text() != storage:
                 self.storage_edit.setText(storage)
+            values = tuple(block.get(key) for key in ("sampler", "pruner", "storage"))
+            if values != self._engine_shown and any(values):
+                self.engine_section.expand(animate=False)  # what is not the default shows
+            self._engine_shown = values
             self.pruner_combo.setEnabled(not self.size_check.isChecked() and self._idle())
         finally:
             self._updating = False

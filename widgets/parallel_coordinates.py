@@ -201,7 +201,14 @@ class ParallelCoordinates(_Empty):
                 rule = pg.InfiniteLine(pos=x, angle=90, pen=pg.mkPen((120, 120, 120), width=1))
                 plot.addItem(rule)
                 self._decor.append(rule)
-                self._label(x, 1.14, axis.label, bold=True)
+                # four axes or more: names alternate between two rows (they overlapped
+                # in a 300 px wide plot at 1024×700)
+                staggered = len(all_axes) >= 4 and x % 2 == 1
+                # the outer names lean inwards, so the plot's edges do not cut them
+                lean = 0.3 if x == 0 else 0.7 if x == len(all_axes) - 1 else 0.5
+                self._label(
+                    x, 1.24 if staggered else 1.14, axis.label, bold=True, anchor=(lean, 0.5)
+                )
                 if axis.choices is not None:
                     for j, choice in enumerate(axis.choices):
                         y = 0.5 if len(axis.choices) == 1 else j / (len(axis.choices) - 1)
@@ -210,7 +217,7 @@ class ParallelCoordinates(_Empty):
                     labels = (self._label(x, 1.06, ""), self._label(x, -0.06, ""))
                     self._objective_labels.append((x, labels))
             plot.setXRange(-0.5, len(all_axes) - 0.5, padding=0)
-            plot.setYRange(-0.12, 1.2, padding=0)
+            plot.setYRange(-0.12, 1.3 if len(all_axes) >= 4 else 1.2, padding=0)
         for x, (top, bottom) in self._objective_labels:
             axis, (lo, hi) = all_axes[x], ranges[x]
             show = (lambda v: 10**v) if axis.log else (lambda v: v)
