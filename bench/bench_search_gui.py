@@ -7,7 +7,10 @@ the Search tab's flow (``SearchFlow.start``: ``engine.search.run_search`` in a Q
 trials in ``--workers`` worker processes). Meanwhile a 10 ms precise QTimer in the GUI thread
 records how late it fires (the method of ``bench_gui_training.py``); the window's RSS is
 sampled before the search, after the first trials finished (warm-up) and at the end.
-Also measured: the idle lateness floor (3 s, nothing running) set by the machine's load.
+Also measured: the idle lateness floor (3 s, nothing running) set by the machine's load, the
+garbage collections the GUI thread ran while streaming (count, longest, total per
+generation), and the window's RSS every 10 trials (what grows per trial, apart from the
+importances' SciPy/scikit-learn import at the end).
 
 Targets (issue 12): lateness p99 <= 16 ms while 2 workers stream; RSS growth from the
 warm-up sample to the end <= 50 MB over the search (the issue asks 100 trials: ``--trials
