@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from app.file_menus import DEMO_PATH, FileMenus, template_title
 from app.loader import BackgroundTask
+from app.model_file_open import ModelFileOpener
 from app.project_guard import ProjectGuard
 from app.recovery import RecoveryStore
 from engine.errors import LayerLabError
@@ -62,6 +63,7 @@ class FileController(QObject):
         # CLI `train` records into it are merged, not wiped by our next save).
         self.guard = ProjectGuard(self)
         self.menus = FileMenus(self)
+        self.model_files = ModelFileOpener(self)
         self.guard.changedOnDisk.connect(self._on_changed_on_disk)
         # This window's jobs that write the file (a search, a group): while one runs, the
         # file is not read back on each write (its runs arrive through its events).
@@ -151,7 +153,7 @@ class FileController(QObject):
             self._preview_project(path, as_template)
             return
         if path.suffix.lower() in MODEL_SUFFIXES:
-            self._open_model_file(path)
+            self.model_files.open(path)
             return
         as_template = as_template or self._pending_template
         self._pending_template = False
@@ -253,43 +255,6 @@ class FileController(QObject):
         pending, self.pending_path = self.pending_path, None
         if pending is not None:
             self.open_path(pending, ask=False)
-
-    # ------------------------------------------------------------------ model files
-    def _open_model_file(self, path: Path) -> None:
-        self._status(f"Opening {path.name}…", 0)
-        task = BackgroundTask(lambda: _import_for_window(path), self)
-        task.done.connect(self._on_model_file_loaded)
-        task.failed.connect(self._on_model_file_failed)
-        task.path = path
-        self.start_task(task)
-
-    def _on_model_file_loaded(self, result: tuple[dict, list[str]]) -> None:
-        """A model file opened as an unsaved project (``engine.model_import``): its model,
-        compile settings, its trained weights as the project's initial weights, and an
-        "Imported from …" run that can be evaluated, used for predictions and exported at
-        once. The log lists what was translated and where the settings came from."""
-        task = self.sender()
-        path = getattr(task, "path", Path("model.h5"))
-        self.forget_task(task)
-        project, notes = result
-        self._put(project, None, name=path.name, stem=path.stem)
-        self.settings.add_recent_file(path)
-        for line in notes:
-            self.window.log_view.append_line(line)
-        runs = project.get("runs") or []
-        if runs:
-            self.window.runs_panel.table.select_runs([runs[-1]["id"]])
-        self.window.select_layer(0 if self.document.layer_count() else -1)
-        weights = "with its trained weights" if project.get("weights") else "without weights"
-        self._status(
-            f"Opened {path.name} {weights}; its run can be evaluated now (Runs › Evaluate).",
-            10000,
-        )
-
-    def _on_model_file_failed(self, message: str) -> None:
-        self.forget_task(self.sender())
-        self.window.statusBar().clearMessage()
-        QMessageBox.warning(self.parent_widget, "Cannot open model", message)
 
     # ------------------------------------------------------------------ save
     def save(self) -> bool:
@@ -414,18 +379,6 @@ class FileController(QObject):
             task.wait()
         self.recovery.clear()
         self.guard.close()
-
-
-def _import_for_window(path: Path) -> tuple[dict, list[str]]:
-    """(unsaved project, log lines) for a model file; runs in a background thread."""
-    from engine.model_import import dataset_note, import_model_file, imported_project
-
-    imported = import_model_file(path)
-    project = imported_project(imported, None)
-    notes = list(imported.note)
-    if not imported.functional:
-        notes.append(dataset_note(imported))
-    return project, notes
 
 
 def ask_unsaved_changes(parent: QWidget, name: str) -> QMessageBox.StandardButton:

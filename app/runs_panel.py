@@ -22,29 +22,18 @@ import sys
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QMenu,
     QMessageBox,
-    QPushButton,
-    QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from app import run_exports
 from app.loader import BackgroundTask
-from app.run_exports import EXPORT_KINDS
+from app.runs_panel_layout import build
 from engine import run_compare
 from engine import runs as records
 from engine.identity_memo import IdentityMemo
-from widgets.adaptive_splitter import AdaptiveSplitter
-from widgets.evaluation_view import EvaluationView
-from widgets.run_table import RunTableView
 
 PREVIOUS_RUN = "__previous__"
 
@@ -79,97 +68,7 @@ class RunsPanel(QWidget):
         self._loaded: tuple[str, object, object] | None = None  # (run id, model, dataset)
         self._evaluations: dict[str, object] = {}
         self._changes_memo = IdentityMemo()
-        self._build()
-
-    # -- layout ------------------------------------------------------------------------------
-
-    def _build(self) -> None:
-        self.table = RunTableView(self)
-        self.table.run_model.renameRequested.connect(self._on_rename_requested)
-        self.table.selectionChangedRuns.connect(self._on_selection_changed)
-        self.table.doubleClicked.connect(self._on_double_clicked)
-
-        self.base_combo = QComboBox()
-        self.base_combo.setObjectName("compareBase")
-        self.base_combo.setToolTip("What the Changes column compares each run with")
-        # Room for "the previous run" (it was cut to "the previ" at 1280×800).
-        self.base_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.base_combo.setMinimumContentsLength(16)
-        self.base_combo.currentIndexChanged.connect(self._on_base_chosen)
-
-        def button(text, name, slot, tip):
-            widget = QPushButton(text)
-            widget.setObjectName(name)
-            widget.setToolTip(tip)
-            widget.clicked.connect(slot)
-            return widget
-
-        self.evaluate_button = button(
-            "Evaluate", "evaluateButton", self.evaluate_selected, "Evaluate on the test part"
-        )
-        self.restore_button = button(
-            "Edit a copy",
-            "restoreRunButton",
-            self._on_restore,
-            "Load this run's model, data and training settings into the editor",
-        )
-        self.rerun_button = button(
-            "Re-run", "rerunButton", self._on_rerun, "Train again with this run's settings"
-        )
-        self.delete_button = button(
-            "Delete…", "deleteRunButton", self.delete_selected, "Delete the run and its weights"
-        )
-        self.export_button = QToolButton()
-        self.export_button.setObjectName("exportButton")
-        self.export_button.setText("Export")
-        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(self.export_button)
-        self.export_actions: dict[str, QAction] = {}
-        for kind, (text, _, _) in EXPORT_KINDS.items():
-            action = menu.addAction(text)
-            action.setObjectName(f"export_{kind}")
-            action.triggered.connect(lambda _checked=False, k=kind: self.export_dialog(k))
-            self.export_actions[kind] = action
-        self.export_button.setMenu(menu)
-        menu.setToolTipsVisible(True)
-        run_exports.mark_unavailable(self.export_actions)
-
-        self.delete_action = QAction("Delete run", self.table)
-        self.delete_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
-        self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        self.delete_action.triggered.connect(self.delete_selected)
-        self.table.addAction(self.delete_action)
-
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Compare with:"))
-        bar.addWidget(self.base_combo)
-        bar.addStretch(1)
-        for widget in (
-            self.evaluate_button,
-            self.restore_button,
-            self.rerun_button,
-            self.delete_button,
-            self.export_button,
-        ):
-            bar.addWidget(widget)
-
-        self.evaluation = EvaluationView(self)
-        self.evaluation.predictRequested.connect(self.predict)
-        from app.inspect_flow import InspectFlow  # layer outputs and explanations
-
-        self.inspect_flow = InspectFlow(self)
-        # The table gets most of the width: its best values and Changes column are what users
-        # compare (at 1280×800 the Changes column was off-screen with a 60 % share).
-        self.splitter = AdaptiveSplitter(first_share=0.7)
-        self.splitter.addWidget(self.table)
-        self.splitter.addWidget(self.evaluation)
-        self.splitter.setStretchFactor(0, 7)
-        self.splitter.setStretchFactor(1, 3)
-        self.splitter.setSizes([490, 210])
-        layout = QVBoxLayout(self)
-        layout.addLayout(bar)
-        layout.addWidget(self.splitter, 1)
-        self._update_buttons()
+        build(self)
 
     def side_by_side(self) -> bool:
         return self.splitter.side_by_side()
