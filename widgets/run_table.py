@@ -343,9 +343,9 @@ class RunTableView(QTableView):
         header.setResizeContentsPrecision(FIT_ROWS)
         header.sectionResized.connect(self._on_section_resized)
         self.selectionModel().selectionChanged.connect(self._on_selection_changed)
-        self.run_model.modelReset.connect(self._on_model_reset)
-        self.run_model.rowsInserted.connect(lambda *_: self._on_model_reset())
-        self.run_model.dataChanged.connect(lambda *_: self._on_model_reset())
+        self.run_model.modelReset.connect(self._fit_columns)
+        self.run_model.rowsInserted.connect(lambda *_: self._fit_columns())
+        self.run_model.dataChanged.connect(lambda *_: self._fit_columns())
         self._last: tuple | None = None
         self.group_rows_action = QAction("Show groups as one row (mean ± std)", self)
         self.group_rows_action.setObjectName("groupRowsAction")
@@ -406,7 +406,7 @@ class RunTableView(QTableView):
             self._quiet = False
         self._on_selection_changed()
 
-    def _on_model_reset(self) -> None:
+    def _fit_columns(self) -> None:
         """Fit the columns to their contents. When the columns are the ones fitted last,
         only rows that are new or changed are measured and may widen them (a search adds a
         row at a time: measuring every cell again cost 120 ms at 100 runs, on the GUI
@@ -486,7 +486,7 @@ class RunTableView(QTableView):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._fit_pending:
-            self._on_model_reset()
+            self._fit_columns()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
