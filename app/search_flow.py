@@ -11,19 +11,22 @@ the Training › Search Hyperparameters… action, and wires:
   a ``BackgroundJob`` thread (the GUI thread never waits on it) with a sink whose events
   come back as Qt signals: the curves and progress follow one running trial at a time
   ("trial-N" job ids), the status says "Trial 3 of 20 (2 running)", each finished trial's
-  run is merged from the project file into the document (the runs table gains it);
+  run comes with its ``TrialFinished`` event into the document (the runs table gains it);
 - Stop sets the search's stop event (running trials stop, the study stays resumable);
   ``may_stop()`` asks before New/Open; ``shutdown()`` on close;
 - the views redraw from the document's trial runs: parallel coordinates, importance (from
   the last search's result), the Pareto front for two objectives, and "Apply best to the
-  model" (the best trial's values into model/compile/fit, one undo step).
+  model" (the best trial's values into model/compile/fit, one undo step);
+- a study searched earlier (another session, the CLI) is read in a thread when the tab is
+  shown (``load_summary``): its importances and counts, and Start resumes it.
 
-The job thread and the merge of runs from the project file are ``app.model_jobs``.
+The job thread and the merging of runs are ``app.model_jobs``; editing the search block
+(space, objective, Optuna's settings) is ``app.search_settings``; the views of the trials
+are ``app.search_results``.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -42,11 +45,11 @@ from app.model_jobs import (
     merge_recorded,
 )
 from app.search_panel import SearchPanel
+from app.search_settings import SearchSettingsEditing
 from engine.errors import LayerLabError
-from widgets.search_space_editor import SearchEntryDialog, short_path
 
 
-class SearchFlow(QObject):
+class SearchFlow(SearchSettingsEditing, QObject):
     def __init__(self, window: Any, *, run_search: Callable | None = None, pool: Any = None):
         super().__init__(window)
         self.window = window
@@ -55,6 +58,9 @@ class SearchFlow(QObject):
         self.pool = pool
         self.job = BackgroundJob(self)
         window.files.writers.append(self.job.is_running)  # its writes are not read back
+        self.summary_job = BackgroundJob(self)  # an earlier search's study, read for the views
+        self.summary_job.finished.connect(self._on_summary)
+        window.tabs.currentChanged.connect(lambda _i: QTimer.singleShot(0, self.load_summary))
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(100)
@@ -97,109 +103,6 @@ class SearchFlow(QObject):
         self.job.finished.connect(self._on_finished)
         self.job.runningChanged.connect(self._on_running_changed)
         self.refresh()
-
-    # ------------------------------------------------------------------ the space
-    def block(self) -> dict:
-        block = self.document.project.get("search")
-        return copy.deepcopy(block) if isinstance(block, dict) else {"space": []}
-
-    def store(self, block: dict, text: str) -> bool:
-        """Put a new search block in the project as one undo step (False: not valid)."""
-        from engine.errors import ProjectError
-        from engine.search import validate_search
-
-        try:
-            validate_search(block)
-        except ProjectError as error:
-            QMessageBox.warning(self.window, "Search", str(error))
-            return False
-        if not isinstance(self.document.project.get("search"), dict):
-            # an undo must give back a valid block, never a missing one
-            self.document.project["search"] = {"space": []}
-        self.document.edit(text, {"search": block})
-        return True
-
-    def set_space(self, space: list[dict], verb: str = "Edit") -> bool:
-        block = self.block()
-        block["space"] = copy.deepcopy(space)
-        return self.store(block, f"{verb} search setting")
-
-    def layer_path(self, index: int, name: str) -> str:
-        """The project path of body layer ``index``'s parameter ``name`` ("" : the layer)."""
-        layers = (self.document.project.get("model") or {}).get("layers") or []
-        offset = 1 if layers and layers[0].get("class_name") == "InputLayer" else 0
-        base = f"model.layers[{index + offset}]"
-        return f"{base}.config.{name}" if name else base
-
-    def _on_layer_search(self, index: int, name: str, hint: dict) -> None:
-        if index >= 0:
-            self.search_setting(self.layer_path(index, name), hint)
-
-    def search_setting(self, path: str, hint: dict, *, dialog_hook=None) -> bool:
-        """Open the entry dialog for ``path`` (its current entry if searched already); on OK
-        store the space. ``dialog_hook(dialog)``: tests fill the dialog instead of a user."""
-        space = self.block().get("space") or []
-        current = next((i for i, e in enumerate(space) if e.get("path") == path), None)
-        dialog = SearchEntryDialog(
-            path, hint, space[current] if current is not None else None, self.window
-        )
-        accepted = dialog_hook(dialog) if dialog_hook is not None else dialog.exec() == 1
-        entry = dialog.entry() if accepted else None
-        dialog.deleteLater()
-        if entry is None:
-            return False
-        space = list(space)
-        if current is None:
-            space.append(entry)
-        else:
-            space[current] = entry
-        self.panel.views.setCurrentIndex(0)
-        return self.store({**self.block(), "space": space}, f"Search {short_path(path)}")
-
-    def _on_edit_entry(self, row: int) -> None:
-        space = self.block().get("space") or []
-        if 0 <= row < len(space):
-            entry = space[row]
-            kind = {"int": "int", "float": "float", "layer_on_off": "layer"}.get(
-                entry.get("type"), "choice"
-            )
-            hint = {
-                "label": short_path(entry["path"]),
-                "kind": kind,
-                "choices": entry.get("choices") or [],
-            }
-            self.search_setting(entry["path"], hint)
-
-    def _on_objective(self, objective: Any) -> None:
-        from engine.runs import smaller_is_better
-
-        if isinstance(objective, dict) and self.sender() is self.panel:
-            # a newly chosen metric gets its natural direction (accuracy: maximize)
-            block_goal = self.block().get("objective")
-            old = block_goal.get("metric") if isinstance(block_goal, dict) else None
-            if old != objective["metric"]:
-                objective["direction"] = (
-                    "minimize" if smaller_is_better(objective["metric"]) else "maximize"
-                )
-        block = self.block()
-        block["objective"] = objective
-        if not self.store(block, "Change search objective"):
-            self.refresh()
-
-    def _on_engine(self, values: dict) -> None:
-        """The sampler, pruner or study storage chosen in the panel (one undo step; the
-        defaults are left out of the block)."""
-        block = self.block()
-        defaults = {"sampler": "tpe", "pruner": "median", "storage": None}
-        for key, value in values.items():
-            if value == defaults.get(key):
-                block.pop(key, None)
-            else:
-                block[key] = value
-        if block == self.block():
-            return
-        if not self.store(block, "Change search settings"):
-            self.refresh()
 
     # ------------------------------------------------------------------ running
     def show_tab(self) -> None:
@@ -280,6 +183,7 @@ class SearchFlow(QObject):
 
     def shutdown(self) -> None:
         self.job.shutdown()
+        self.summary_job.shutdown()
 
     def _current(self) -> bool:
         return self._generation == self.document.generation
@@ -373,11 +277,54 @@ class SearchFlow(QObject):
         self._generation = -1 if self._generation is not None else None
         self._status("")
 
+    def load_summary(self) -> bool:
+        """Read the study of a search run earlier (another session, the CLI) in a thread,
+        so the tab shows its importances and counts and says that Start resumes it. Only
+        while the tab is on screen, no search runs here and the project has trial runs."""
+        path = self.document.path
+        if (
+            self.result is not None
+            or self.is_running()
+            or self.summary_job.is_running()
+            or path is None
+            or not self.panel.isVisible()
+            or not self.completed_runs()
+        ):
+            return False
+        generation = self.document.generation
+
+        def work(sink, stop):
+            from engine.search import study_summary
+
+            try:
+                return generation, study_summary(path)
+            except LayerLabError:
+                return generation, None  # no study (yet), or its storage unreachable
+
+        return self.summary_job.start(work)
+
+    def _on_summary(self, payload: Any) -> None:
+        generation, result = payload if payload is not None else (None, None)
+        if result is None or generation != self.document.generation:
+            return
+        if self.result is not None or self.is_running():
+            return
+        gc_guard.freeze_once("search importances")  # SciPy, pandas, scikit-learn
+        self.result = result
+        counts = result.counts
+        self._status(
+            f"Study: {counts.get('COMPLETE', 0)} completed, {counts.get('PRUNED', 0)} pruned, "
+            f"{counts.get('FAIL', 0)} failed. Start resumes it."
+        )
+        self.refresh()
+
     def _on_document_changed(self, sections) -> None:
         if "search" in sections:
             self.refresh()  # an edit of the space shows at once
         elif {"runs", "model"} & set(sections):
             self._refresh_timer.start()  # trials arriving: one redraw for a burst
+        if "runs" in sections:
+            self.load_summary()  # (a project just opened on this tab)
 
     def trial_runs(self) -> list[dict]:
         """The document's runs that are trials of this project's study."""

@@ -406,6 +406,20 @@ def load_study(project_path: str | os.PathLike, storage: str | None = None):
         raise SearchError(f"There is no search study {name!r} for {path.name} yet.") from error
 
 
+def study_summary(project_path: str | os.PathLike, storage: str | None = None) -> SearchResult:
+    """What the project's existing study holds, without running a trial: counts by state,
+    the best trial(s) and parameter importances (the window shows them for a search run
+    earlier, e.g. in another session). ``SearchError`` when there is no study yet; the
+    default SQLite file is never created by asking."""
+    path = Path(project_path)
+    block = _search_block(path)
+    url = storage or block.get("storage") or default_storage(path)
+    if url == default_storage(path) and not (path.parent / (path.stem + STORAGE_SUFFIX)).is_file():
+        raise SearchError(f"There is no search study for {path.name} yet.")
+    study = load_study(path, storage)
+    return _summary(study, block.get("study_name") or path.stem, url, objectives(block))
+
+
 def _search_block(path: Path) -> dict:
     from engine.project import preview_project
 

@@ -337,3 +337,28 @@ def test_sampler_pruning_and_study_storage_are_chosen_in_the_tab(
     panel.storage_edit.clear()
     panel.storage_edit.editingFinished.emit()
     assert "storage" not in window.document.project["search"]  # the default: beside the file
+
+
+def test_an_earlier_search_shows_its_importances_and_counts_when_the_tab_opens(
+    qtbot, make_window, tmp_path
+):
+    """A project searched in an earlier session: the Search tab read nothing of the study
+    (an empty Importance view, no counts) until a new search ran here."""
+    import json
+
+    from tests.search.test_study_summary import make_study
+
+    path = write_project(tmp_path, epochs=1, search={"space": SPACE[:3]})
+    make_study(path, [0.9, 0.4, 0.7, None])
+    data = json.loads(path.read_text())
+    data["runs"] = [_trial(n, "COMPLETE", 4 + 4 * n, v, 100) for n, v in enumerate([0.9, 0.4])]
+    path.write_text(json.dumps(data))
+    window = make_window(path)
+    panel = window.search_panel
+    assert panel.importance.names == []  # nothing read while the tab is not shown
+    window.search.show_tab()
+    qtbot.waitUntil(lambda: bool(panel.importance.names), timeout=60_000)
+    assert set(panel.importance.names) <= {"layers[1].units", "learning_rate", "batch_size"}
+    assert panel.status_label.text() == (
+        "Study: 3 completed, 1 pruned, 0 failed. Start resumes it."
+    )
