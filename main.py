@@ -1,7 +1,8 @@
 """LayerLab entry point.
 
 ``python main.py [FILE] [window options]`` opens the window;
-``python main.py summary|train|runs|evaluate|import|export ...`` run headless and never import Qt.
+``python main.py summary|train|runs|evaluate|import|search|group|export ...`` run headless
+and never import Qt.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ COMMANDS = {
         "turn a .h5/.keras model file into a project with its weights and compile settings",
     ),
     "search": ("engine.cli.search", "search a project's hyperparameters with Optuna in workers"),
+    "group": (
+        "engine.cli.group",
+        "train a project with N seeds or k-fold cross-validation as one group (mean ± std)",
+    ),
     "export": (
         "engine.cli.export",
         "export a run's model as TensorFlow Lite, ONNX, .h5, .keras or a SavedModel, "

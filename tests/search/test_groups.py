@@ -106,3 +106,53 @@ def test_bad_groups_are_project_errors():
             from engine.project import validate_project
 
             validate_project(load)
+
+
+def test_the_group_command_prints_each_member_and_the_mean_and_std(tmp_path, capsys, monkeypatch):
+    """Repeat with seeds from the command line (workers: the fake worker, which dies on a
+    job id ending in -0: one member fails, the others are recorded as the group)."""
+    import sys
+    from pathlib import Path
+
+    import main
+    from engine import worker
+
+    fake = [sys.executable, str(Path(__file__).with_name("fake_worker.py"))]
+    real_init = worker.WorkerPool.__init__
+
+    def with_fake(self, *args, **kwargs):
+        kwargs["command"] = fake
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(worker.WorkerPool, "__init__", with_fake)
+    path = write_project(tmp_path, epochs=1)
+    code = main.main(["group", str(path), "--seeds", "3", "--workers", "1", "--name", "three"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0, out
+    assert out[0].startswith("Member 1: failed: The worker process for seed 0 ")
+    assert out[1:3] == [
+        "Member 2: completed; best val_loss 0.8 (epoch 2)",
+        "Member 3: completed; best val_loss 0.8 (epoch 2)",
+    ]
+    assert out[3] == "Group 'three': 2 of 3 members recorded."
+    assert out[4] == "  best val_loss: 0.8 ± 0 (n=2)"
+    (group,) = read(path)["groups"]
+    assert group["name"] == "three" and len(group["runs"]) == 2
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--seeds", "0"], "For a repeat group the number of seeds must be from 1 to"),
+        (["--kfold", "1"], "For a kfold group k must be from 2 to"),
+        (["--seeds", "2", "--epochs", "0"], "--epochs must be at least 1, got 0."),
+    ],
+)
+def test_the_group_command_refuses_bad_input_with_exit_2(tmp_path, capsys, args, message):
+    import main
+
+    path = write_project(tmp_path, epochs=1)
+    assert main.main(["group", str(path), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("layerlab group: ") and message in err
+    assert "groups" not in read(path)
