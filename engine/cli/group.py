@@ -111,7 +111,7 @@ class MemberPrinter:
         self._line(f"Group {group.get('name')!r}: {members} of {size} members recorded.")
         for metric, entry in sorted((group.get("best") or {}).items()):
             self._line(
-                f"  best {metric}: {_number(entry['mean'])} ± {_number(entry['std'])} "
+                f"  best {metric}: {_number(entry['mean'])} ± {entry['std']:.2g} "
                 f"(n={entry['n']})"
             )
 
