@@ -23,6 +23,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView, QWidget
 
+from engine import overfitting
 from engine.identity_memo import IdentityMemo
 from engine.run_columns import RunTable, run_columns, run_metric, shared_metric
 
@@ -99,6 +100,9 @@ def collapse_groups(
         group = by_group[gid]
         summary = summarize(group)
         first = group[0]
+        means = {k: v["mean"] for k, v in summary["curves"].items()}
+        # the hint on the members' mean curves (one noisy member is not the group's trend)
+        hint = overfitting.detect(means)
         label = str(first.get("name", "group")).split(": ", 1)[0]
         rows.append(
             {
@@ -108,7 +112,8 @@ def collapse_groups(
                 "epochs_completed": max(int(r.get("epochs_completed") or 0) for r in group),
                 "seconds": sum(float(r.get("seconds") or 0) for r in group),
                 "best": {k: {"value": v["mean"], **v} for k, v in summary["best"].items()},
-                "history": {k: v["mean"] for k, v in summary["curves"].items()},
+                "history": means,
+                "overfitting": hint.to_dict() if hint is not None else None,
                 "group_std": {k: v["std"] for k, v in summary["curves"].items()},
                 "parameter_count": first.get("parameter_count"),
                 "snapshot": first.get("snapshot"),

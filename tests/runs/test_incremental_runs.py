@@ -144,3 +144,24 @@ def test_the_document_copies_only_runs_it_does_not_hold_already(qtbot, tmp_path)
     new["name"] = "changed by the caller afterwards"
     assert document.project["runs"][2]["name"] == "Trial 2"
     assert copy.deepcopy(document.project["runs"]) == [*held, run(2)]
+
+
+def test_a_group_row_carries_the_overfitting_hint_of_its_mean_curves():
+    """Issue 12: "the overfitting hint and the changes column work on groups too"."""
+    from widgets.run_table import collapse_groups
+
+    def member(number, rise):
+        val = [1.0, 0.8, 0.6, 0.5] + [0.5 + rise * (i + 1) for i in range(6)]
+        history = {"loss": [1.0 - 0.08 * i for i in range(10)], "val_loss": val}
+        return {**run(number), "history": history, "group": "g1"}
+
+    rows, _changes, members = collapse_groups(
+        [member(0, 0.06), member(1, 0.08), member(2, 0.07)], {}
+    )
+    (row,) = rows
+    assert members == {"group:g1": ["r0", "r1", "r2"]}
+    assert row["overfitting"]["epoch"] == 3  # val_loss lowest at epoch 4, rising after
+    table = run_columns(rows, {})
+    assert table.cell("group:g1", "hint").text == "⚠ overfitting after epoch 4"
+    flat, _, _ = collapse_groups([member(3, 0.0), member(4, 0.0)], {})
+    assert flat[0]["overfitting"] is None
