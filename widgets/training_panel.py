@@ -255,6 +255,10 @@ class TrainingPanel(QWidget):
         self.metrics_list.setObjectName("metricsList")
         self.metrics_list.setToolTip("Check the metrics to report each epoch (Space toggles)")
         self.metrics_list.setMaximumHeight(120)
+        # Long names are elided (the whole name is the item's tooltip), never scrolled
+        # sideways: at 1024×700 a horizontal scroll bar covered the last visible metric.
+        self.metrics_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.metrics_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.metrics_list.itemChanged.connect(self._on_metric_toggled)
         loss_form.addRow(self._label("&Metrics:", self.metrics_list), self.metrics_list)
         layout.addWidget(loss_box)
@@ -632,6 +636,7 @@ class TrainingPanel(QWidget):
             self.metrics_list.clear()
             for name in names:
                 item = QListWidgetItem(name)
+                item.setToolTip(name)
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 self.metrics_list.addItem(item)
         for row, name in enumerate(names):
