@@ -289,6 +289,9 @@ class SearchFlow(SearchSettingsEditing, QObject):
             or path is None
             or not self.panel.isVisible()
             or not self.completed_runs()
+            # a server may keep a connection waiting for minutes (and the window's close
+            # with it): only a study in an SQLite file is read unasked
+            or not str(self.block().get("storage") or "sqlite").startswith("sqlite")
         ):
             return False
         generation = self.document.generation
