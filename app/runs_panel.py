@@ -68,6 +68,7 @@ class RunsPanel(QWidget):
         self._loaded: tuple[str, object, object] | None = None  # (run id, model, dataset)
         self._evaluations: dict[str, object] = {}
         self._changes_memo = IdentityMemo()
+        self._shown_selection: tuple = ()  # the selected runs the side panel shows
         build(self)
 
     def side_by_side(self) -> bool:
@@ -122,6 +123,19 @@ class RunsPanel(QWidget):
         metric = next((m for m in map(records.main_metric, reversed(runs)) if m), None)
         self.table.set_runs(runs, changes, metric, params=_parameter_count)
         self._update_buttons()
+        selected = self.table.selected_run_ids()
+        if self._selection_key(selected) != self._shown_selection:
+            # a selected run renamed (or re-recorded) in place: the row kept its selection,
+            # so no selection signal came; the overlays and the side panel follow it here
+            self._on_selection_changed(selected)
+
+    def _selection_key(self, run_ids: list[str]) -> tuple:
+        chosen = set(run_ids)
+        return tuple(
+            (run.get("id"), run.get("name"), run.get("weights"), id(run.get("history")))
+            for run in self.runs()
+            if run.get("id") in chosen
+        )
 
     def _refresh_base_combo(self) -> None:
         self.base_combo.blockSignals(True)
@@ -158,6 +172,7 @@ class RunsPanel(QWidget):
     # -- selection, rename, delete, restore --------------------------------------------------
 
     def _on_selection_changed(self, run_ids: list[str]) -> None:
+        self._shown_selection = self._selection_key(run_ids)
         self._update_buttons()
         chosen = [run for run in self.runs() if run.get("id") in set(run_ids)]
         self.overlayRequested.emit(

@@ -165,3 +165,27 @@ def test_a_group_row_carries_the_overfitting_hint_of_its_mean_curves():
     assert table.cell("group:g1", "hint").text == "⚠ overfitting after epoch 4"
     flat, _, _ = collapse_groups([member(3, 0.0), member(4, 0.0)], {})
     assert flat[0]["overfitting"] is None
+
+
+def test_renaming_the_selected_run_updates_the_side_panel_and_overlays(qtbot):
+    """Found under Xvfb: after F2 renamed "Run 2", the panel still said "Press Evaluate to
+    test Run 2" (the renamed row keeps its selection now, so no selection signal came)."""
+    from app.runs_panel import RunsPanel
+
+    panel = RunsPanel()
+    qtbot.addWidget(panel)
+    first, second = {**run(0), "weights": "runs/a.h5"}, {**run(1), "weights": "runs/b.h5"}
+    panel.set_project({"runs": [first, second]}, None)
+    overlays = []
+    panel.overlayRequested.connect(overlays.append)
+    panel.table.select_runs(["r1"])
+    assert "Trial 1" in panel.evaluation.message.text()
+    panel.set_project({"runs": [first, {**second, "name": "wide128"}]}, None)
+    assert panel.evaluation.message.text() == (
+        "Press Evaluate to test wide128 on the dataset's test part."
+    )
+    assert overlays[-1][0][1] == "wide128"
+    count = len(overlays)
+    panel.set_project({"runs": [first, {**second, "name": "wide128"}], "x": 1}, None)
+    assert len(overlays) == count  # nothing about the selected run changed: no redraw
+    panel.shutdown()
