@@ -339,16 +339,19 @@ class ProjectDocument(QObject):
             merge_key=("training", *changed),
         )
 
-    def replace_runs(self, runs: list[dict]) -> None:
+    def replace_runs(self, runs: list[dict], *, saved: bool = False) -> None:
         """Runs recorded, renamed or deleted: not an undo step (their files already changed),
-        but the project is modified until saved.
+        but the project is modified until saved. ``saved``: the runs were merged from the
+        project file (a search, a group or a CLI ``train`` wrote them there): a document that
+        matched its file still does (Start search asked to save again after every search).
 
         Runs that are already the document's own (the same objects, as ``merge_runs`` keeps
         them) are kept as they are; only the others are copied, so a search adding one run
         to a hundred copies one."""
         own = {id(run) for run in self.project.get("runs") or []}
         self.project["runs"] = [run if id(run) in own else copy.deepcopy(run) for run in runs]
-        self.undo_stack.resetClean()
+        if not (saved and self.undo_stack.isClean()):
+            self.undo_stack.resetClean()
         self.changed.emit(frozenset({"runs"}))
 
     # Display ----------------------------------------------------------------------------

@@ -212,7 +212,7 @@ class FileController(QObject):
         if runs is None or runs == self.document.project.get("runs"):
             return
         added = len(runs) - len(self.document.project.get("runs") or [])
-        self.document.replace_runs(runs)
+        self.document.replace_runs(runs, saved=True)
         self._status(
             f"{path.name} changed on disk: {added} new run(s) taken in."
             if added > 0

@@ -190,7 +190,7 @@ def merge_recorded(window: Any, runs: list[dict]) -> None:
     document = window.document
     merged = merge_runs(document.project, [run for run in runs if isinstance(run, dict)])
     if len(merged) != len(document.project.get("runs") or []):
-        document.replace_runs(merged)
+        document.replace_runs(merged, saved=True)
 
 
 def merge_from_disk(window: Any, disk: DiskRuns | None = None) -> None:
@@ -215,7 +215,7 @@ def merge_from_disk(window: Any, disk: DiskRuns | None = None) -> None:
         ]
     added_groups = len(document.project.get("groups") or []) != before
     if runs != document.project.get("runs") or added_groups:
-        document.replace_runs(runs)
+        document.replace_runs(runs, saved=True)
 
 
 def job_sink_event(event: Any) -> bool:

@@ -203,8 +203,13 @@ def test_trials_join_the_runs_table_as_they_finish_without_reading_the_file(
         real = getattr(module, name)
         monkeypatch.setattr(module, name, lambda p, real=real: reads.append(p) or real(p))
 
+    calls = []
+
     def fake(path, trials, workers, *, sink, stop, epochs, pool, pool_options):
         assert pool_options == {"nice": 10}  # the window's workers yield the CPU to it
+        calls.append(1)
+        if len(calls) > 1:
+            return None  # (the second Start below: only that it starts matters)
         for number in range(2):
             sink(f"trial-{number}", JobStarted(pid=1))
             trial = _trial(number, "COMPLETE", 8, 0.5, 10)
@@ -227,6 +232,12 @@ def test_trials_join_the_runs_table_as_they_finish_without_reading_the_file(
         go_on.set()
     assert table.rowCount() == 2  # the final merge from the file loses nothing
     assert len(reads) == 1
+    # the runs are in the file already: the project is not "modified", and the next Start
+    # does not ask to save (it asked after every search; an unexpected dialog fails here)
+    assert window.document.undo_stack.isClean()
+    with qtbot.waitSignal(window.search.job.finished, timeout=10_000):
+        assert window.search.start()
+    assert len(calls) == 2
 
 
 def _trial(number, state, units, val_loss, count):
