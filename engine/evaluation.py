@@ -286,6 +286,7 @@ def test_metrics(
             "This dataset has no test part to evaluate on.",
             fix="Choose a source or split that keeps test data (test_split > 0).",
         )
+    check_fits(model, dataset)
     try:
         metrics = model.evaluate(
             **arguments, verbose=0, return_dict=True, callbacks=[_cancel_callback(cancelled)]
@@ -298,6 +299,35 @@ def test_metrics(
             fix="Check that the run's dataset settings still match the model.",
         ) from error
     return {str(key): float(value) for key, value in metrics.items()}
+
+
+def check_fits(model, dataset) -> None:
+    """``LayerLabError`` in plain words when ``model`` cannot take ``dataset``'s samples:
+    several inputs (LayerLab's datasets give one), or another input shape. (Keras's own
+    messages for these name its internals: "kwargs=<class 'inspect._empty'>".)"""
+    inputs = list(getattr(model, "inputs", None) or [])
+    if len(inputs) > 1:
+        names = ", ".join(str(getattr(i, "name", "?")).split(":")[0] for i in inputs)
+        raise LayerLabError(
+            f"This model takes {len(inputs)} inputs ({names}); a LayerLab dataset gives one, "
+            "so it cannot be evaluated or used for predictions here.",
+            fix="It can still be viewed, exported and its weights reused.",
+        )
+    if not inputs:
+        return
+    wanted = tuple(inputs[0].shape)[1:]
+    given = tuple(getattr(dataset, "input_shape", ()) or ())
+    if not wanted or not given:
+        return
+    if len(wanted) != len(given) or any(
+        w is not None and int(w) != int(g) for w, g in zip(wanted, given, strict=False)
+    ):
+        shown = "(" + ", ".join("any" if w is None else str(int(w)) for w in wanted) + ")"
+        raise LayerLabError(
+            f"The model takes samples of shape {shown}, but the dataset gives "
+            f"{tuple(int(g) for g in given)}.",
+            fix="Choose the dataset the model was trained on in the Dataset panel.",
+        )
 
 
 def evaluate(
@@ -470,6 +500,7 @@ def naive_test_mae(dataset, y_true: np.ndarray) -> float | None:
 
 def predict(model, dataset, raw) -> list[Prediction]:
     """Predictions for new raw input (text, image path, CSV row...), one per encoded row."""
+    check_fits(model, dataset)
     batch = dataset.encode_inputs(raw)
     try:
         outputs = np.asarray(model.predict(batch, verbose=0))

@@ -141,3 +141,33 @@ def test_time_series_baseline_is_the_test_parts(tmp_path):
     result = evaluation.evaluate(model, dataset, 16)
     assert result.regression.baseline_mae == pytest.approx(expected, rel=1e-4)
     assert f"{expected:.4g}" in dataset.description  # the loader's "test" figure agrees
+
+
+def test_a_model_that_does_not_fit_the_dataset_gets_a_plain_message():
+    """Found under Xvfb: an opened teachable-machine model (224×224×3 images) evaluated on
+    the digits set said "• kwargs=<class 'inspect._empty'>"; a two-input seq2seq model gave
+    Keras's "Pass inputs as a dict, e.g. layer({'input_1': ...})"."""
+    dataset, x, _y = binary_dataset()
+    images = keras.Sequential(
+        [keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(1)]
+    )
+    images.compile(loss="mse")
+    with pytest.raises(evaluation.LayerLabError) as caught:
+        evaluation.evaluate(images, dataset)
+    assert str(caught.value) == (
+        "The model takes samples of shape (8, 8, 3), but the dataset gives (6,). "
+        "Choose the dataset the model was trained on in the Dataset panel."
+    )
+    a, b = keras.Input((6,), name="encoder_in"), keras.Input((6,), name="decoder_in")
+    two = keras.Model([a, b], keras.layers.Dense(1)(keras.layers.Concatenate()([a, b])))
+    two.compile(loss="mse")
+    for call in (
+        lambda: evaluation.evaluate(two, dataset),
+        lambda: evaluation.predict(two, dataset, x[0]),
+    ):
+        with pytest.raises(
+            evaluation.LayerLabError, match=r"takes 2 inputs \(encoder_in, decoder_in\)"
+        ):
+            call()
+    free = keras.Sequential([keras.Input((None,)), keras.layers.Reshape((-1, 1))])
+    evaluation.check_fits(free, dataset)  # a free length fits any
