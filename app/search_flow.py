@@ -47,6 +47,7 @@ from app.model_jobs import (
 from app.search_panel import SearchPanel
 from app.search_settings import SearchSettingsEditing
 from engine.errors import LayerLabError
+from engine.search import STOPPED_MESSAGE, counts_text
 
 
 class SearchFlow(SearchSettingsEditing, QObject):
@@ -198,7 +199,8 @@ class SearchFlow(SearchSettingsEditing, QObject):
         elif name == "TrialFinished":
             gc_guard.freeze_once("search started")  # what its imports made stays
             self._running.discard(job_id)
-            self._states[event.state] = self._states.get(event.state, 0) + 1
+            state = "STOPPED" if event.message == STOPPED_MESSAGE else event.state
+            self._states[state] = self._states.get(state, 0) + 1
             if job_id == self._shown:
                 self._shown = None
             if isinstance(getattr(event, "run", None), dict):
@@ -226,7 +228,12 @@ class SearchFlow(SearchSettingsEditing, QObject):
         text += f" ({running} running)" if running else ""
         counts = [
             f"{self._states[state]} {word}"
-            for state, word in (("COMPLETE", "completed"), ("PRUNED", "pruned"), ("FAIL", "failed"))
+            for state, word in (
+                ("COMPLETE", "completed"),
+                ("PRUNED", "pruned"),
+                ("STOPPED", "stopped"),
+                ("FAIL", "failed"),
+            )
             if self._states.get(state)
         ]
         if self._shown:
@@ -252,8 +259,7 @@ class SearchFlow(SearchSettingsEditing, QObject):
             text = (
                 f"{len(result.trials)} trial(s) this time"
                 + ("; stopped (Start resumes the study)" if result.stopped else "")
-                + f". Study: {counts.get('COMPLETE', 0)} completed, "
-                f"{counts.get('PRUNED', 0)} pruned, {counts.get('FAIL', 0)} failed."
+                + f". Study: {counts_text(counts)}."
             )
             self._status(text)
         self.refresh()
@@ -315,10 +321,7 @@ class SearchFlow(SearchSettingsEditing, QObject):
         gc_guard.freeze_once("search importances")  # SciPy, pandas, scikit-learn
         self.result = result
         counts = result.counts
-        self._status(
-            f"Study: {counts.get('COMPLETE', 0)} completed, {counts.get('PRUNED', 0)} pruned, "
-            f"{counts.get('FAIL', 0)} failed. Start resumes it."
-        )
+        self._status(f"Study: {counts_text(counts)}. Start resumes it.")
         self.refresh()
 
     def _on_document_changed(self, sections) -> None:

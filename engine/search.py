@@ -51,6 +51,8 @@ from engine.errors import LayerLabError, ProjectError
 
 TYPES = ("int", "float", "categorical", "layer_on_off")
 SAMPLERS = ("tpe", "random")
+# A trial the user stopped: Optuna's FAIL, with this message (counted apart as "stopped")
+STOPPED_MESSAGE = "Stopped by the user before it finished."
 PRUNERS = ("median", "none")
 PARAMETER_COUNT = "parameter_count"
 DEFAULT_OBJECTIVE = {"metric": "val_loss", "direction": "minimize"}
@@ -406,6 +408,14 @@ def load_study(project_path: str | os.PathLike, storage: str | None = None):
         raise SearchError(f"There is no search study {name!r} for {path.name} yet.") from error
 
 
+def counts_text(counts: dict[str, int]) -> str:
+    """ "5 completed, 1 pruned, 2 stopped, 0 failed" ("stopped" only when some were)."""
+    parts = [f"{counts.get('COMPLETE', 0)} completed", f"{counts.get('PRUNED', 0)} pruned"]
+    if counts.get("STOPPED"):
+        parts.append(f"{counts['STOPPED']} stopped")
+    return ", ".join([*parts, f"{counts.get('FAIL', 0)} failed"])
+
+
 def study_summary(project_path: str | os.PathLike, storage: str | None = None) -> SearchResult:
     """What the project's existing study holds, without running a trial: counts by state,
     the best trial(s) and parameter importances (the window shows them for a search run
@@ -672,7 +682,7 @@ def _finish_trial(study, item, goals, stopping, path, name, adopt_runs):
         state = TrialState.COMPLETE if values is not None else TrialState.FAIL
         message = message or result.message
     elif result.status == "stopped" and stopping:
-        state, message = TrialState.FAIL, "Stopped by the user before it finished."
+        state, message = TrialState.FAIL, STOPPED_MESSAGE
     else:
         state, message = TrialState.FAIL, result.message or "The trial failed."
     run_id, run = None, None
@@ -732,6 +742,13 @@ def _summary(study, name: str, url: str, goals: list[dict]) -> SearchResult:
     trials = study.get_trials(deepcopy=False)
     for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL):
         result.counts[state.name] = sum(1 for t in trials if t.state == state)
+    # Optuna has no "stopped" state: trials the user stopped are FAIL with our message
+    result.counts["STOPPED"] = sum(
+        1
+        for t in trials
+        if t.state == TrialState.FAIL and t.user_attrs.get("message") == STOPPED_MESSAGE
+    )
+    result.counts["FAIL"] -= result.counts["STOPPED"]
     result.best = [
         {
             "number": t.number,

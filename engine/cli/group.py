@@ -111,8 +111,7 @@ class MemberPrinter:
         self._line(f"Group {group.get('name')!r}: {members} of {size} members recorded.")
         for metric, entry in sorted((group.get("best") or {}).items()):
             self._line(
-                f"  best {metric}: {_number(entry['mean'])} ± {entry['std']:.2g} "
-                f"(n={entry['n']})"
+                f"  best {metric}: {_number(entry['mean'])} ± {entry['std']:.2g} (n={entry['n']})"
             )
 
     def _line(self, text: str) -> None:

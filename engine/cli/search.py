@@ -120,12 +120,10 @@ class TrialPrinter:
         self.out.flush()
 
     def summary(self, result) -> None:
+        from engine.search import counts_text
+
         counts = result.counts
-        self._line(
-            f"Study {result.study_name!r}: {counts.get('COMPLETE', 0)} completed, "
-            f"{counts.get('PRUNED', 0)} pruned, {counts.get('FAIL', 0)} failed "
-            f"({result.storage})"
-        )
+        self._line(f"Study {result.study_name!r}: {counts_text(counts)} ({result.storage})")
         metrics = " vs ".join(
             f"{goal['metric']} ({goal['direction']})" for goal in result.objectives
         )

@@ -11,7 +11,7 @@ import pytest
 
 import main
 from engine.events import EpochEnd
-from engine.search import best_params_applied, load_study, run_search
+from engine.search import best_params_applied, counts_text, load_study, run_search
 from engine.worker_protocol import JobStarted, SearchFinished, TrialFinished
 from tests.search.support import SPACE, read, write_project
 
@@ -79,7 +79,7 @@ def test_a_pruned_trial_is_stopped_in_its_worker(tmp_path, pool):
     (run,) = read(path)["runs"]
     assert run["status"] == "stopped" and run["epochs_completed"] < 6
     assert run["trial"]["state"] == "PRUNED"
-    assert result.counts == {"COMPLETE": 0, "PRUNED": 1, "FAIL": 0}
+    assert result.counts == {"COMPLETE": 0, "PRUNED": 1, "STOPPED": 0, "FAIL": 0}
 
 
 def test_a_crashed_trial_fails_and_the_search_goes_on(tmp_path):
@@ -133,6 +133,10 @@ def test_stop_ends_the_search_cleanly_and_it_stays_resumable(tmp_path, pool):
     states = [t.state.name for t in load_study(path).trials]
     assert states == ["FAIL"]  # nothing left RUNNING
     assert events.items[-1][1].stopped
+    # counted as stopped, not failed (found under Xvfb: "Study: 5 completed, 1 pruned,
+    # 2 failed" after the user pressed Stop)
+    assert result.counts == {"COMPLETE": 0, "PRUNED": 0, "STOPPED": 1, "FAIL": 0}
+    assert counts_text(result.counts) == "0 completed, 0 pruned, 1 stopped, 0 failed"
 
 
 def _cli(capsys, *args):

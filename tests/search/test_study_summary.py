@@ -37,7 +37,7 @@ def test_an_earlier_study_is_summarised(tmp_path):
     path = write_project(tmp_path, search={"space": SPACE[:3]})
     make_study(path, [0.9, 0.4, 0.7, None])
     result = study_summary(path)
-    assert result.counts == {"COMPLETE": 3, "PRUNED": 1, "FAIL": 0}
+    assert result.counts == {"COMPLETE": 3, "PRUNED": 1, "STOPPED": 0, "FAIL": 0}
     assert result.best[0]["number"] == 1 and result.best[0]["values"] == [0.4]
     assert result.importance and set(result.importance) <= {e["path"] for e in SPACE[:3]}
 
