@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import pyqtgraph as pg
@@ -76,6 +77,26 @@ def base_metrics(histories: Sequence[dict]) -> list[str]:
             if name not in names and name not in ("learning_rate", "lr"):
                 names.append(name)
     return sorted(names, key=lambda n: (n != "loss", names.index(n)))
+
+
+class ClockAxis(pg.DateAxisItem):
+    """Time of day, with hours and minutes at every zoom: pyqtgraph's date axis labels a
+    span under a minute with seconds alone ("14.000 14.500 …", found under Xvfb with one
+    short run selected)."""
+
+    def tickStrings(self, values, scale, spacing):
+        if spacing >= 60:
+            return super().tickStrings(values, scale, spacing)
+        texts = []
+        for value in values:
+            try:
+                moment = datetime.fromtimestamp(float(value))
+            except (OverflowError, OSError, ValueError):
+                texts.append("")
+                continue
+            text = moment.strftime("%H:%M:%S.%f")
+            texts.append(text[:-3] if spacing < 1 else text[:-7])
+        return texts
 
 
 class CompareCurves(QWidget):
@@ -257,7 +278,7 @@ class CompareCurves(QWidget):
         dated = isinstance(item.getAxis("bottom"), pg.DateAxisItem)
         if dated == (key == "wall"):
             return
-        axis = pg.DateAxisItem(orientation="bottom") if key == "wall" else pg.AxisItem("bottom")
+        axis = ClockAxis(orientation="bottom") if key == "wall" else pg.AxisItem("bottom")
         axis.setPen(self._foreground)
         axis.setTextPen(self._foreground)
         item.setAxisItems({"bottom": axis})

@@ -105,3 +105,15 @@ def test_group_is_a_mean_line_with_a_band_and_empty_selection_says_so(qtbot):
     assert any(isinstance(i, pg.FillBetweenItem) for i in widget._items)
     widget.set_series([])
     assert widget.empty_label.isVisibleTo(widget) and not widget.plot.isVisibleTo(widget)
+
+
+def test_time_of_day_axis_keeps_hours_and_minutes_at_every_zoom(qtbot):
+    """One short run on the time-of-day axis read "14.000 14.500 …" (seconds alone)."""
+    from datetime import datetime
+
+    from widgets.compare_curves import ClockAxis
+
+    axis = ClockAxis(orientation="bottom")
+    start = datetime(2026, 12, 1, 21, 10, 14).timestamp()
+    assert axis.tickStrings([start, start + 0.5], 1.0, 0.5) == ["21:10:14.000", "21:10:14.500"]
+    assert axis.tickStrings([start, start + 5], 1.0, 5) == ["21:10:14", "21:10:19"]
