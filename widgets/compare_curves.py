@@ -26,7 +26,7 @@ from datetime import datetime
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QFontMetrics, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -79,6 +79,32 @@ def base_metrics(histories: Sequence[dict]) -> list[str]:
     return sorted(names, key=lambda n: (n != "loss", names.index(n)))
 
 
+class SparseLogAxis(pg.AxisItem):
+    """An axis whose log-scale labels never overlap: under one decade pyqtgraph labels every
+    minor tick (1, 0.9, 0.8 … 0.5), drawn on top of each other in a short plot (found
+    under Xvfb). A label closer than a line of text to the one kept below it is left out."""
+
+    def tickStrings(self, values, scale, spacing):
+        strings = list(super().tickStrings(values, scale, spacing))
+        low, high = self.range
+        size = self.height() if self.orientation in ("left", "right") else self.width()
+        if not self.logMode or len(values) < 2 or high <= low or size <= 0:
+            return strings
+        metrics = QFontMetrics(self.style.get("tickFont") or self.font())
+        last = None
+        for i in sorted(range(len(values)), key=lambda i: values[i]):
+            where = (values[i] - low) / (high - low) * size
+            if self.orientation in ("left", "right"):
+                room = metrics.height()
+            else:
+                room = metrics.horizontalAdvance(strings[i]) + metrics.averageCharWidth()
+            if last is not None and where - last < room:
+                strings[i] = ""
+            else:
+                last = where
+        return strings
+
+
 class ClockAxis(pg.DateAxisItem):
     """Time of day, with hours and minutes at every zoom: pyqtgraph's date axis labels a
     span under a minute with seconds alone ("14.000 14.500 …", found under Xvfb with one
@@ -112,7 +138,9 @@ class CompareCurves(QWidget):
         background = self.palette().color(QPalette.ColorRole.Base)
         self._foreground = self.palette().color(QPalette.ColorRole.Text)
 
-        self.plot = pg.PlotWidget(background=background)
+        self.plot = pg.PlotWidget(
+            background=background, axisItems={"left": SparseLogAxis(orientation="left")}
+        )
         self.plot.setObjectName("comparePlot")
         item = self.plot.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.15)
@@ -199,7 +227,7 @@ class CompareCurves(QWidget):
     def series(self) -> list[CompareSeries]:
         return list(self._series)
 
-    def metric(self) -> str:
+    def metric_name(self) -> str:
         return self.metric_combo.currentText()
 
     def set_metric(self, name: str) -> None:
@@ -230,7 +258,7 @@ class CompareCurves(QWidget):
             item.removeItem(old)
         self._items = []
         self.legend.clear()
-        metric = self.metric()
+        metric = self.metric_name()
         has_data = bool(self._series) and bool(metric)
         self.plot.setVisible(has_data)
         self.empty_label.setVisible(not has_data)

@@ -4,9 +4,12 @@ epoch, switches the x axis, and draws a group as mean ± std."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetrics
 
 from widgets.compare_curves import CompareCurves, CompareSeries, base_metrics, ema
 
@@ -117,3 +120,38 @@ def test_time_of_day_axis_keeps_hours_and_minutes_at_every_zoom(qtbot):
     start = datetime(2026, 12, 1, 21, 10, 14).timestamp()
     assert axis.tickStrings([start, start + 0.5], 1.0, 0.5) == ["21:10:14.000", "21:10:14.500"]
     assert axis.tickStrings([start, start + 5], 1.0, 5) == ["21:10:14", "21:10:19"]
+
+
+def test_log_y_labels_never_overlap(qtbot):
+    """Under one decade pyqtgraph labelled 1, 0.9 … 0.5 on top of each other (Xvfb)."""
+    widget = CompareCurves()
+    qtbot.addWidget(widget)
+    widget.resize(470, 200)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.set_series([_series("1", "#1f77b4")])
+    widget.log_y.setChecked(True)
+    qtbot.wait(50)
+    axis = widget.plot.getPlotItem().getAxis("left")
+    values = list(np.log10([0.5, 0.6, 0.7, 0.8, 0.9, 1.0]))
+    axis.setRange(np.log10(0.45), np.log10(1.05))
+    labels = axis.tickStrings(values, 1.0, 0.05)
+    kept = [v for v, text in zip(values, labels, strict=True) if text]
+    assert 2 <= len(kept) < len(values)
+    pixels = [(v - axis.range[0]) / (axis.range[1] - axis.range[0]) * axis.height() for v in kept]
+    height = QFontMetrics(axis.style.get("tickFont") or axis.font()).height()
+    assert all(b - a >= height for a, b in itertools.pairwise(pixels))
+    widget.log_y.setChecked(False)
+    assert all(axis.tickStrings([0.5, 0.6, 0.7], 1.0, 0.1))  # linear: every label
+
+
+def test_the_widget_does_not_shadow_qwidget_metric(qtbot):
+    """``CompareCurves.metric()`` overrode the virtual ``QWidget.metric(m)``: every paint
+    device query (DPI, size in mm: grab, export, high-DPI painting) printed "Error calling
+    Python override of QWidget::metric()" and got no answer."""
+    widget = CompareCurves()
+    qtbot.addWidget(widget)
+    widget.set_series([_series("1", "#1f77b4")])
+    assert widget.logicalDpiY() > 0 and widget.widthMM() > 0
+    assert widget.metric_name() == "loss"
+    assert not widget.grab().isNull()
