@@ -222,7 +222,9 @@ class CompareWorkspace(QWidget):
         self._table.set_runs(visible, self._changes, metric)
         total = len(self.runs())
         self.count_label.setText(
-            f"{len(visible)} of {total} runs" if len(visible) != total else f"{total} runs"
+            f"{len(visible)} of {total} runs"
+            if len(visible) != total
+            else f"{total} run{'s' if total != 1 else ''}"
         )
         self._on_selection(self._table.selected_run_ids())
 

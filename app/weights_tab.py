@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
+from engine.runs import IMPORTED
 from widgets.weight_histograms import WeightHistogramView
 
 TITLE = "Weights"
@@ -59,5 +60,12 @@ class WeightsTab(QObject):
         run = next((r for r in runs if isinstance(r, dict) and r.get("id") == self._run_id), None)
         if run is None:
             self.page.clear()
+            return
+        if run.get("status") == IMPORTED:  # its weights came from a file: no training here
+            self.page.show_message(
+                f"{run.get('name')} was opened from a model file, not trained here: its "
+                "weights have no history. Train the project with “Record weight histograms” "
+                "ticked in the Training panel to see how they change."
+            )
             return
         self.page.set_history(run.get("weights_history"), str(run.get("name") or ""))

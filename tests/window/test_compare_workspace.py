@@ -154,5 +154,9 @@ def test_a_hidden_compare_tab_catches_up_when_shown_or_asked(qtbot, make_window,
     assert compare.count_label.text() == "4 runs"
 
     window.tabs.setCurrentWidget(window.search_page)
+    window.document.replace_runs(runs[:1])
+    window.tabs.setCurrentWidget(window.compare_page)
+    assert compare.count_label.text() == "1 run"  # (it said "1 runs")
+    window.tabs.setCurrentWidget(window.search_page)
     window.document.replace_runs([*runs, _run("e", "Trial 1", [0.6, 0.3])])
     assert [r["id"] for r in compare.table.run_model.runs()][-1] == "e"  # asked: up to date

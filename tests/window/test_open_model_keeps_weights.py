@@ -59,6 +59,12 @@ def test_opened_model_evaluates_at_once_like_plain_keras(qtbot, make_window, tmp
     _run_id, evaluation = blocker.args[0]
     assert np.isclose(evaluation.metrics["accuracy"], keras_accuracy, atol=1e-6)
 
+    # the Weights tab does not tell the user to "train again" for a run it never trained
+    window.tabs.setCurrentWidget(window.weights_page)
+    window.weights.refresh()
+    text = window.weights_page.message.text()
+    assert "opened from a model file, not trained here" in text, text
+
 
 def test_saving_puts_the_weights_beside_the_project(qtbot, make_window, tmp_path):
     path = tmp_path / "digits_mlp.h5"
