@@ -211,6 +211,9 @@ class GroupFlow(QObject):
         merge_from_disk(self.window)
         if isinstance(group, dict):
             self._status(f"Group “{group.get('name')}”: {len(group.get('runs') or [])} runs.")
+            self.window.progress.show_done(
+                f"Group “{group.get('name')}” finished: {len(group.get('runs') or [])} runs"
+            )
             members = list(group.get("runs") or [])
             if members:
                 self.window.runs_panel.table.select_runs(members)

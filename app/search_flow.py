@@ -262,6 +262,10 @@ class SearchFlow(SearchSettingsEditing, QObject):
                 + f". Study: {counts_text(counts)}."
             )
             self._status(text)
+            self.window.progress.show_done(
+                f"Search {'stopped' if result.stopped else 'finished'}: "
+                f"{len(result.trials)} trial(s)"
+            )
         self.refresh()
 
     def _on_running_changed(self, running: bool) -> None:

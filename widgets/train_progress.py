@@ -154,6 +154,16 @@ class TrainProgress(QWidget):
             )
             self._started = None
 
+    def show_done(self, text: str) -> None:
+        """A job of many runs ended (a search, a group): a full bar and ``text``, instead
+        of the last run's own end ("Stopped: 2 epochs" after a search whose last trial
+        shown was pruned)."""
+        self._display_timer.stop()
+        self._started = None
+        self.bar.setRange(0, 1)
+        self.bar.setValue(1)
+        self.label.setText(text)
+
     def _active_time(self) -> float:
         """Seconds of training so far, pauses excluded."""
         now = self._paused_at if self._paused_at is not None else self._clock()

@@ -192,6 +192,7 @@ def test_trials_join_the_runs_table_as_they_finish_without_reading_the_file(
     thread waiting). A fake search that records nowhere proves the event is enough."""
     import app.model_jobs
     import app.project_guard
+    from engine.search import SearchResult
     from engine.worker import adopt_runs
     from engine.worker_protocol import JobResult, JobStarted, TrialFinished
 
@@ -218,7 +219,7 @@ def test_trials_join_the_runs_table_as_they_finish_without_reading_the_file(
             finished = TrialFinished(number, "COMPLETE", (0.5,), run["params"], "", run["id"], run)
             sink(f"trial-{number}", finished)
         go_on.wait(30)
-        return None
+        return SearchResult("tiny", "sqlite://", [], trials=[1, 2], counts={"COMPLETE": 2})
 
     window.search._run_search = fake
     assert window.search.start()
@@ -232,6 +233,8 @@ def test_trials_join_the_runs_table_as_they_finish_without_reading_the_file(
         go_on.set()
     assert table.rowCount() == 2  # the final merge from the file loses nothing
     assert len(reads) == 1
+    # (not the last trial's own end, "Stopped: 2 epochs" when it was pruned)
+    assert window.progress.label.text() == "Search finished: 2 trial(s)"
     # the runs are in the file already: the project is not "modified", and the next Start
     # does not ask to save (it asked after every search; an unexpected dialog fails here)
     assert window.document.undo_stack.isClean()
