@@ -231,6 +231,7 @@ class MainWindow(QMainWindow):
         if "runs" in sections:
             self.runs_panel.set_project(project, self.document.path)
             self.compare.set_project(project)
+            self.export_action.setEnabled(self.training.can_export())
         if {"compile", "fit", "weights"} & set(sections):
             weights = project.get("weights")
             self.training_panel.set_initial_weights(Path(weights).name if weights else None)

@@ -75,7 +75,7 @@ class TrainingFlow(QObject):
         window.progress.reset()
         self.last_result = None
         self._live_run_id = None
-        window.export_action.setEnabled(False)
+        window.export_action.setEnabled(self.can_export())
         self._run_generation = self.document.generation
         path = self.document.path
         self.controller.start(
@@ -129,7 +129,7 @@ class TrainingFlow(QObject):
         window = self.window
         self.last_result = result
         failed = getattr(result, "status", None) == "failed"
-        window.export_action.setEnabled(not failed and getattr(result, "model", None) is not None)
+        window.export_action.setEnabled(self.can_export())
         message = getattr(result, "message", "") or "Training finished."
         window.statusBar().showMessage(message, 8000)
         if failed:
@@ -264,15 +264,44 @@ class TrainingFlow(QObject):
                 curves.mark_epoch(key, epoch, f"{label}: overfitting after epoch {epoch}")
 
     # ------------------------------------------------------------------ export
+    def _live_model(self) -> Any:
+        if getattr(self.last_result, "status", None) == "failed":
+            return None
+        return getattr(self.last_result, "model", None)
+
+    def _trained_run(self) -> dict | None:
+        """The selected run with trained weights, else the latest one (None: none)."""
+        panel = self.window.runs_panel
+        current = panel.current_run()
+        trained = [
+            run
+            for run in self.document.project.get("runs") or []
+            if run.get("weights") and run.get("status") != "failed"
+        ]
+        if current is not None and current in trained:
+            return current
+        return trained[-1] if trained else None
+
+    def can_export(self) -> bool:
+        """File › Export Trained Model has something to write: the model trained in this
+        session, or a recorded run's weights (after reopening a project it was greyed out
+        while the Runs panel could export)."""
+        return self._live_model() is not None or self._trained_run() is not None
+
     def export_model(self) -> None:
         window = self.window
-        model = getattr(self.last_result, "model", None)
-        if model is None or getattr(self.last_result, "status", None) == "failed":
-            QMessageBox.information(
-                window,
-                "Export model",
-                "Train the model first; then its trained weights can be exported.",
-            )
+        model = self._live_model()
+        if model is None:
+            run = self._trained_run()
+            if run is None:
+                QMessageBox.information(
+                    window,
+                    "Export model",
+                    "Train the model first; then its trained weights can be exported.",
+                )
+                return
+            window.runs_panel.table.select_runs([run["id"]])
+            window.runs_panel.export_dialog("h5")  # the run's recorded weights
             return
         path, _filter = QFileDialog.getSaveFileName(
             window,
@@ -308,7 +337,7 @@ class TrainingFlow(QObject):
         """Another document: the last run's model and result are not its own."""
         self.last_result = None
         self._live_run_id = None
-        self.window.export_action.setEnabled(False)
+        self.window.export_action.setEnabled(self.can_export())
         if self._run_generation is not None:
             self._run_generation = -1  # what the previous document's run still sends is dropped
 

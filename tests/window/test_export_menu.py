@@ -1,0 +1,36 @@
+"""File › Export Trained Model after reopening a project: it was greyed out (only the model
+trained in this session counted) while the Runs panel could export the same run."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFileDialog
+
+from engine import runs, training
+from engine.modelfile import load_model_file
+from engine.project import demo_project, save_project
+
+
+def test_export_trained_model_uses_a_recorded_run_after_reopening(
+    qtbot, make_window, tmp_path, monkeypatch
+):
+    path = tmp_path / "trained.llproj"
+    project = demo_project()
+    project["fit"].update(epochs=1, seed=1)
+    result = training.run(project, workdir=tmp_path)
+    assert result.status == "completed", result.message
+    project, run = runs.record_run(project, result, path)
+    save_project(project, path)
+
+    window = make_window(path)
+    assert window.export_action.isEnabled()
+    target = tmp_path / "exported.h5"
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), ""))
+    )
+    window.export_action.trigger()
+    qtbot.waitUntil(target.exists, timeout=60_000)
+    assert window.runs_panel.table.selected_run_ids() == [run["id"]]
+    assert load_model_file(target).model.count_params() == result.model.count_params()
+
+    window.document.replace_runs([])  # no trained run left: nothing to export
+    assert not window.export_action.isEnabled()
