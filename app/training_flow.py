@@ -228,8 +228,18 @@ class TrainingFlow(QObject):
             if key in snapshot
         }
         if not sections:
+            self.window.statusBar().showMessage(
+                f"{run.get('name', 'The run')} has no recorded settings to edit.", 8000
+            )
             return False
         self.document.edit(f"Restore {run.get('name', 'run')}", sections, select_after=0)
+        # say what happened and show it (the button changed the editor out of sight)
+        self.window.tabs.setCurrentWidget(self.window.builder_splitter)
+        self.window.statusBar().showMessage(
+            f"The editor now holds {run.get('name', 'the run')}'s model, dataset and training "
+            "settings (Ctrl+Z undoes).",
+            10000,
+        )
         return True
 
     def _on_rerun_requested(self, run: dict) -> None:

@@ -34,3 +34,19 @@ def test_export_trained_model_uses_a_recorded_run_after_reopening(
 
     window.document.replace_runs([])  # no trained run left: nothing to export
     assert not window.export_action.isEnabled()
+
+
+def test_edit_a_copy_shows_the_builder_and_says_what_it_did(qtbot, make_window, tmp_path):
+    """Found under Xvfb: "Edit a copy" changed the editor with no message or tab change."""
+    window = make_window()
+    window.tabs.setCurrentWidget(window.compare_page)
+    run = {
+        "id": "r",
+        "name": "Run 7",
+        "snapshot": {"fit": {**window.document.project["fit"], "epochs": 3}},
+    }
+    assert window.training.restore_run(run)
+    assert window.tabs.currentWidget() is window.builder_splitter
+    assert window.statusBar().currentMessage().startswith("The editor now holds Run 7's model")
+    assert window.document.project["fit"]["epochs"] == 3
+    assert window.document.undo_stack.undoText() == "Restore Run 7"
