@@ -16,8 +16,8 @@ from engine.errors import LayerLabError
 from widgets.stack_model import INPUT_KEY, StackRow
 
 FUNCTIONAL_NOTICE = (
-    "This is a functional model with branches: it is shown in the Graph tab; editing branches "
-    "is not available yet. You can evaluate, predict and export it."
+    "This model has branches or models inside it (a functional model): it is shown in the "
+    "Graph tab; editing it is not available yet. You can evaluate, predict and export it."
 )
 
 
