@@ -176,6 +176,10 @@ def _input_row(document: Any) -> StackRow:
         output = ""
     else:
         title = f"Input {format_shape(shape)}"
+        if document.input_signature is not None and spec_shape not in (None, shape):
+            # an opened model file whose dataset was not guessed: its own input shows too
+            # (short: the row is about 23 characters wide at 1280×800; the tooltip says more)
+            title += f" ≠ {format_shape(spec_shape)}"
         tooltip = f"Input shape {format_shape(shape)}, {source}."
         output = format_shape((None, *shape))
     return StackRow(

@@ -50,3 +50,20 @@ def test_edit_a_copy_shows_the_builder_and_says_what_it_did(qtbot, make_window, 
     assert window.statusBar().currentMessage().startswith("The editor now holds Run 7's model")
     assert window.document.project["fit"]["epochs"] == 3
     assert window.document.undo_stack.undoText() == "Restore Run 7"
+
+
+def test_a_model_whose_input_the_dataset_replaces_shows_both_shapes(make_window, tmp_path):
+    """Found under Xvfb: an opened LSTM file over (1, 56), whose dataset could not be
+    guessed, showed "Input (64,)" (the sample digits) as if that were the model's input."""
+    import keras
+
+    model = keras.Sequential(
+        [keras.Input((1, 56)), keras.layers.LSTM(4), keras.layers.Dense(10, activation="softmax")]
+    )
+    project = demo_project()
+    project["model"] = model.get_config()
+    path = tmp_path / "lstm.llproj"
+    save_project(project, path)
+    window = make_window(path)
+    assert window.stack_model.rows()[0].title == "Input (64,) ≠ (1, 56)"
+    assert "replaced by it when training" in window.stack_model.rows()[0].tooltip
