@@ -226,13 +226,12 @@ def _to_tflite(model, fmt: str) -> tuple[bytes, str]:
 
     with _quiet():
         if unrolled is not None:
-            try:
+            # when the unrolled model does not convert either, the model as it is is tried
+            with contextlib.suppress(Exception):
                 return bytes(converter(False, unrolled)), (
                     "The recurrent layers were unrolled over their fixed number of steps "
                     "(TensorFlow Lite built-ins only)."
                 )
-            except Exception:
-                pass
         try:
             return bytes(converter(False)), ""
         except Exception as first:

@@ -97,11 +97,11 @@ def _project_file(project: dict, project_path: Any, scratch: Path) -> Path:
     if project_path is not None:
         folder = Path(project_path).resolve().parent
         path = folder / f".{Path(project_path).stem}.workers-{os.getpid()}.llproj"
-        try:
+        # a read-only folder: the scratch copy below (its relative files still resolve for
+        # absolute paths)
+        with contextlib.suppress(OSError):
             path.write_text(text)
             return path
-        except OSError:  # a read-only folder: its relative files still resolve for absolute
-            pass
     path = scratch / "project.llproj"
     path.write_text(text)
     return path

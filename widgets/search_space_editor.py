@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from typing import Any
@@ -120,10 +121,8 @@ def parse_value(text: str) -> Any:
         return lowered == "true"
     if lowered in ("null", "none"):
         return None
-    try:
+    with contextlib.suppress(ValueError):  # not an integer: perhaps a float, else text
         return int(text)
-    except ValueError:
-        pass
     try:
         number = float(text)
     except ValueError:
