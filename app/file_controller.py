@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from app.file_menus import DEMO_PATH, FileMenus, template_title
 from app.loader import BackgroundTask
 from app.model_file_open import ModelFileOpener
+from app.model_jobs import ask_to_stop
 from app.project_guard import ProjectGuard
 from app.recovery import RecoveryStore
 from engine.errors import LayerLabError
@@ -98,14 +99,8 @@ class FileController(QObject):
         changes; True when the current project may be replaced."""
         controller = self.window.controller
         if controller.is_running():
-            answer = QMessageBox.question(
-                self.parent_widget,
-                "Training is running",
-                "A training run is going. Stop it and open another project?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                QMessageBox.StandardButton.Cancel,
-            )
-            if answer != QMessageBox.StandardButton.Yes:
+            question = "A training run is going. Stop it and open another project?"
+            if not ask_to_stop(self.parent_widget, "Training is running", question):
                 return False
             controller.shutdown()
         for flow in (getattr(self.window, "search", None), getattr(self.window, "groups", None)):

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from app.model_jobs import (
     BACKGROUND_POOL,
     BackgroundJob,
+    ask_to_stop,
     ensure_saved,
     job_sink_event,
     merge_from_disk,
@@ -157,14 +158,8 @@ class GroupFlow(QObject):
     def may_stop(self) -> bool:
         if not self.is_running():
             return True
-        answer = QMessageBox.question(
-            self.window,
-            "A group is training",
-            "Repeats or folds are training. Stop them and open another project?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        return answer == QMessageBox.StandardButton.Yes and self.job.shutdown()
+        question = "Repeats or folds are training. Stop them and open another project?"
+        return ask_to_stop(self.window, "A group is training", question) and self.job.shutdown()
 
     def shutdown(self) -> None:
         self.job.shutdown()

@@ -148,6 +148,18 @@ class BackgroundJob(QObject):
         self.runningChanged.emit(False)
 
 
+def ask_to_stop(window: Any, title: str, question: str) -> bool:
+    """Before New/Open while a job runs: Yes (stop it) or Cancel, Cancel the default."""
+    answer = QMessageBox.question(
+        window,
+        title,
+        question,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
 def ensure_saved(window: Any, what: str) -> bool:
     """A search or group trains from the project FILE: ask to save unsaved changes (or an
     untitled project) first, like Save. True when the file is up to date."""

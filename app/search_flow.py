@@ -39,6 +39,7 @@ from app import search_results as results
 from app.model_jobs import (
     BACKGROUND_POOL,
     BackgroundJob,
+    ask_to_stop,
     ensure_saved,
     job_sink_event,
     merge_from_disk,
@@ -170,17 +171,11 @@ class SearchFlow(SearchSettingsEditing, QObject):
         """Before New/Open: ask to stop a running search; True when none runs (any more)."""
         if not self.is_running():
             return True
-        answer = QMessageBox.question(
-            self.window,
-            "A search is running",
+        question = (
             "A hyperparameter search is going. Stop it and open another project? "
-            "(It can be resumed later.)",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
+            "(It can be resumed later.)"
         )
-        if answer != QMessageBox.StandardButton.Yes:
-            return False
-        return self.job.shutdown()
+        return ask_to_stop(self.window, "A search is running", question) and self.job.shutdown()
 
     def shutdown(self) -> None:
         self.job.shutdown()
