@@ -1,4 +1,4 @@
-"""``python main.py group PROJECT (--seeds N | --kfold K) [--workers W] [--epochs E]
+"""``python main.py group PROJECT (--seeds N | --kfold K) [--workers K] [--epochs N]
 [--seed S] [--name NAME]``.
 
 Trains the project several times as one group (``engine.groups``), each member in a worker
@@ -15,31 +15,18 @@ with a plain line for bad input; 0 otherwise. Imports neither Qt nor Keras.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import threading
 
-from engine.errors import LayerLabError
+from engine.cli.worker_options import add_worker_options, check_worker_options, ctrl_c_stops
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.worker import default_workers
-
     parser.add_argument("project", help="the .llproj project file to train as a group")
     kind = parser.add_mutually_exclusive_group(required=True)
     kind.add_argument("--seeds", type=int, metavar="N", help="repeat with N seeds")
     kind.add_argument("--kfold", type=int, metavar="K", help="K-fold cross-validation")
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=default_workers(),
-        metavar="W",
-        help=f"worker processes training at once (default: one per two cores, here "
-        f"{default_workers()})",
-    )
-    parser.add_argument(
-        "--epochs", type=int, metavar="E", help="epochs per member (default: the project's)"
-    )
+    add_worker_options(parser, "member")
     parser.add_argument(
         "--seed", type=int, default=0, metavar="S", help="the first seed (default 0)"
     )
@@ -49,22 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from engine.groups import run_group
 
-    if args.epochs is not None and args.epochs < 1:
-        raise LayerLabError(f"--epochs must be at least 1, got {args.epochs}.")
-    if args.workers < 1:
-        raise LayerLabError(f"--workers must be at least 1, got {args.workers}.")
+    check_worker_options(args)
     kind, size = ("repeat", args.seeds) if args.seeds is not None else ("kfold", args.kfold)
     stop = threading.Event()
     printer = MemberPrinter(sys.stdout)
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-
-        def on_interrupt(signum, frame):
-            stop.set()
-            print("Stopping the members (what trained is kept)…", file=sys.stderr, flush=True)
-
-        previous = signal.signal(signal.SIGINT, on_interrupt)
-    try:
+    with ctrl_c_stops(stop, "Stopping the members (what trained is kept)…"):
         group = run_group(
             args.project,
             kind,
@@ -76,9 +52,6 @@ def run(args: argparse.Namespace) -> int:
             sink=printer,
             stop=stop,
         )
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
     printer.summary(group, size)
     return 130 if stop.is_set() else 0
 

@@ -14,63 +14,36 @@ a bad storage URL, a bad number); 0 otherwise. Imports neither Qt nor Keras.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import threading
 
+from engine.cli.worker_options import add_worker_options, check_worker_options, ctrl_c_stops
 from engine.errors import LayerLabError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.worker import default_workers
-
     parser.add_argument("project", help="the .llproj project file whose search to run")
     parser.add_argument(
         "--trials", type=int, required=True, metavar="N", help="how many more trials to run"
     )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=default_workers(),
-        metavar="K",
-        help=f"worker processes training at once (default: one per two cores, here "
-        f"{default_workers()})",
-    )
+    add_worker_options(parser, "trial")
     parser.add_argument(
         "--storage",
         metavar="URL",
         help="Optuna study storage, an SQLAlchemy URL (default: SQLite beside the project, "
         "<project>.optuna.db)",
     )
-    parser.add_argument(
-        "--epochs", type=int, metavar="N", help="train each trial N epochs instead of the project's"
-    )
 
 
 def run(args: argparse.Namespace) -> int:
     from engine.search import run_search
 
-    if args.epochs is not None and args.epochs < 1:
-        raise LayerLabError(f"--epochs must be at least 1, got {args.epochs}.")
+    check_worker_options(args)
     if args.trials < 1:
         raise LayerLabError(f"--trials must be at least 1, got {args.trials}.")
-    if args.workers < 1:
-        raise LayerLabError(f"--workers must be at least 1, got {args.workers}.")
     stop = threading.Event()
     printer = TrialPrinter(sys.stdout)
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-
-        def on_interrupt(signum, frame):
-            stop.set()
-            print(
-                "Stopping the running trials (the study stays resumable)…",
-                file=sys.stderr,
-                flush=True,
-            )
-
-        previous = signal.signal(signal.SIGINT, on_interrupt)
-    try:
+    with ctrl_c_stops(stop, "Stopping the running trials (the study stays resumable)…"):
         result = run_search(
             args.project,
             args.trials,
@@ -80,9 +53,6 @@ def run(args: argparse.Namespace) -> int:
             stop=stop,
             epochs=args.epochs,
         )
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
     printer.summary(result)
     return 130 if result.stopped else 0
 
