@@ -29,14 +29,14 @@ from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from app.dataset_flow import DatasetFlow
-from app.document import ProjectDocument, format_shape
+from app.document import ProjectDocument
 from app.file_controller import OPENABLE_SUFFIXES, FileController, default_recovery_dir
 from app.graph_tab import GraphTab
 from app.group_flow import GroupFlow
 from app.loader import KerasLoader, LoadedCatalog
 from app.search_flow import SearchFlow
 from app.settings import AppSettings
-from app.stack_rows import FUNCTIONAL_NOTICE, cost_total
+from app.stack_rows import FUNCTIONAL_NOTICE, cost_total, format_shape
 from app.summary_tab import SummaryTab
 from app.training_flow import TrainingFlow
 from app.weights_tab import WeightsTab
